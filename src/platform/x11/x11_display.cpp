@@ -1,0 +1,1 @@
+// placeholder until implemented (this session)

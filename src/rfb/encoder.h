@@ -1,0 +1,70 @@
+// Encoder: how one rectangle is encoded in one RFB encoding. Made per connection (it may hold
+// zlib streams that live across updates); used by one thread at a time; never sees sockets.
+#pragma once
+
+#include <cstdint>
+
+#include "rfb/frame.h"
+#include "rfb/pixel_converter.h"
+#include "rfb/wire.h"
+
+namespace vncd::rfb {
+
+// Encoding numbers (rfbproto.rst, "Encodings" and "Pseudo-encodings").
+namespace encoding {
+inline constexpr int32_t kRaw = 0;
+inline constexpr int32_t kCopyRect = 1;
+inline constexpr int32_t kRRE = 2;
+inline constexpr int32_t kCoRRE = 4;
+inline constexpr int32_t kHextile = 5;
+inline constexpr int32_t kZlib = 6;
+inline constexpr int32_t kTight = 7;
+inline constexpr int32_t kTRLE = 15;
+inline constexpr int32_t kZRLE = 16;
+inline constexpr int32_t kDesktopSize = -223;
+inline constexpr int32_t kLastRect = -224;
+inline constexpr int32_t kCursor = -239;
+inline constexpr int32_t kExtendedDesktopSize = -308;
+inline constexpr int32_t kFence = -312;
+inline constexpr int32_t kContinuousUpdates = -313;
+inline constexpr int32_t kCompressLevel0 = -256;  // .. -247
+inline constexpr int32_t kQualityLevel0 = -32;    // .. -23
+}  // namespace encoding
+
+// Fixed facts about an encoder the update planner uses to choose and prepare rectangles.
+struct EncoderTraits {
+  enum class Input : uint8_t {
+    kClientFormat,  // encode() gets pixels already converted to the client's format.
+    kNativeFormat,  // encode() gets captured pixels and converts what it emits itself.
+  };
+  Input input = Input::kClientFormat;
+  bool lossy = false;
+  // Largest rectangle the encoding can carry in one header (0 = the 65535 wire limit).
+  int max_width = 0;
+  int max_height = 0;
+};
+
+// Per-update settings from the client's pseudo-encodings; -1 means "not requested".
+struct EncodeSettings {
+  int compress_level = -1;  // 0..9
+  int quality_level = -1;   // 0..9
+};
+
+struct EncodeContext {
+  const PixelFormat& client_format;
+  const PixelConverter& converter;  // Native (capture) format to client_format.
+  EncodeSettings settings;
+};
+
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  virtual int32_t encoding() const = 0;
+  virtual EncoderTraits traits() const = 0;
+
+  // Appends the payload of one rectangle (the bytes that follow its rectangle header) encoding
+  // `pixels` (width and height within traits()' limits; format per traits().input) to `out`.
+  virtual void encode(const PixelView& pixels, const EncodeContext& ctx, ByteBuffer& out) = 0;
+};
+
+}  // namespace vncd::rfb

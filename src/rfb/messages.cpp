@@ -1,0 +1,179 @@
+#include "rfb/messages.h"
+
+namespace vncd::rfb {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+}  // namespace
+
+ParseOutcome parse_client_message(Reader& r, const MessageLimits& limits, ClientMessage& out) {
+  if (!r.has(1)) return ParseOutcome::need_more();
+  Reader start = r;  // Restore point: on need-more nothing is consumed.
+  auto need_more = [&] {
+    r = start;
+    return ParseOutcome::need_more();
+  };
+  const uint8_t type = r.u8();
+  switch (type) {
+    case client_msg::kSetPixelFormat: {
+      // rfbproto.rst "SetPixelFormat": U8 type, 3 padding, PIXEL_FORMAT.
+      if (!r.has(3 + PixelFormat::kWireSize)) return need_more();
+      r.skip(3);
+      SetPixelFormat m{PixelFormat::parse(r)};
+      if (Status s = m.format.validate(); !s) return ParseOutcome::fail(s.error().message());
+      out = m;
+      return ParseOutcome::ok();
+    }
+    case client_msg::kSetEncodings: {
+      // "SetEncodings": U8 type, padding, U16 count, count x S32.
+      if (!r.has(3)) return need_more();
+      r.skip(1);
+      const uint16_t n = r.u16();
+      if (n > limits.max_encodings)
+        return ParseOutcome::fail("SetEncodings lists " + std::to_string(n) +
+                                  " encodings (limit " + std::to_string(limits.max_encodings) + ")");
+      if (!r.has(size_t{n} * 4)) return need_more();
+      SetEncodings m;
+      m.encodings.reserve(n);
+      for (uint16_t i = 0; i < n; ++i) m.encodings.push_back(r.s32());
+      out = std::move(m);
+      return ParseOutcome::ok();
+    }
+    case client_msg::kFramebufferUpdateRequest: {
+      // "FramebufferUpdateRequest": U8 type, U8 incremental, U16 x, y, w, h.
+      if (!r.has(9)) return need_more();
+      FramebufferUpdateRequest m;
+      m.incremental = r.u8() != 0;
+      m.x = r.u16();
+      m.y = r.u16();
+      m.w = r.u16();
+      m.h = r.u16();
+      out = m;
+      return ParseOutcome::ok();
+    }
+    case client_msg::kKeyEvent: {
+      // "KeyEvent": U8 type, U8 down-flag, 2 padding, U32 key.
+      if (!r.has(7)) return need_more();
+      KeyEvent m;
+      m.down = r.u8() != 0;
+      r.skip(2);
+      m.keysym = r.u32();
+      out = m;
+      return ParseOutcome::ok();
+    }
+    case client_msg::kPointerEvent: {
+      // "PointerEvent": U8 type, U8 button-mask, U16 x, U16 y.
+      if (!r.has(5)) return need_more();
+      PointerEvent m;
+      m.button_mask = r.u8();
+      m.x = r.u16();
+      m.y = r.u16();
+      out = m;
+      return ParseOutcome::ok();
+    }
+    case client_msg::kClientCutText: {
+      // "ClientCutText": U8 type, 3 padding, U32 length, length x U8 (Latin-1).
+      if (!r.has(7)) return need_more();
+      r.skip(3);
+      const uint32_t len = r.u32();
+      if (len > limits.max_cut_text_wire)
+        return ParseOutcome::fail("ClientCutText length " + std::to_string(len) +
+                                  " exceeds the protocol limit");
+      if (len > limits.max_cut_text) {
+        out = ClientCutText{{}, len};
+        return ParseOutcome::ok();
+      }
+      if (!r.has(len)) return need_more();
+      auto bytes = r.bytes(len);
+      out = ClientCutText{std::string(bytes.begin(), bytes.end()), 0};
+      return ParseOutcome::ok();
+    }
+    default:
+      return ParseOutcome::fail("unknown client message type " + std::to_string(type));
+  }
+}
+
+void serialize(const ClientMessage& msg, ByteBuffer& out) {
+  std::visit(Overloaded{
+                 [&](const SetPixelFormat& m) {
+                   out.u8(client_msg::kSetPixelFormat);
+                   out.zeros(3);
+                   m.format.serialize(out);
+                 },
+                 [&](const SetEncodings& m) {
+                   out.u8(client_msg::kSetEncodings);
+                   out.u8(0);
+                   out.u16(static_cast<uint16_t>(m.encodings.size()));
+                   for (int32_t e : m.encodings) out.s32(e);
+                 },
+                 [&](const FramebufferUpdateRequest& m) {
+                   out.u8(client_msg::kFramebufferUpdateRequest);
+                   out.u8(m.incremental ? 1 : 0);
+                   out.u16(m.x);
+                   out.u16(m.y);
+                   out.u16(m.w);
+                   out.u16(m.h);
+                 },
+                 [&](const KeyEvent& m) {
+                   out.u8(client_msg::kKeyEvent);
+                   out.u8(m.down ? 1 : 0);
+                   out.zeros(2);
+                   out.u32(m.keysym);
+                 },
+                 [&](const PointerEvent& m) {
+                   out.u8(client_msg::kPointerEvent);
+                   out.u8(m.button_mask);
+                   out.u16(m.x);
+                   out.u16(m.y);
+                 },
+                 [&](const ClientCutText& m) {
+                   out.u8(client_msg::kClientCutText);
+                   out.zeros(3);
+                   out.u32(static_cast<uint32_t>(m.text.size()));
+                   out.append(m.text);
+                 },
+             },
+             msg);
+}
+
+void write_framebuffer_update_header(ByteBuffer& out, uint16_t num_rects) {
+  out.u8(server_msg::kFramebufferUpdate);
+  out.u8(0);
+  out.u16(num_rects);
+}
+
+void write_rect_header(ByteBuffer& out, const Rect& r, int32_t encoding) {
+  out.u16(static_cast<uint16_t>(r.x));
+  out.u16(static_cast<uint16_t>(r.y));
+  out.u16(static_cast<uint16_t>(r.w));
+  out.u16(static_cast<uint16_t>(r.h));
+  out.s32(encoding);
+}
+
+void write_set_colour_map_entries(ByteBuffer& out, uint16_t first,
+                                  std::span<const Colour16> colours) {
+  out.u8(server_msg::kSetColourMapEntries);
+  out.u8(0);
+  out.u16(first);
+  out.u16(static_cast<uint16_t>(colours.size()));
+  for (const Colour16& c : colours) {
+    out.u16(c.r);
+    out.u16(c.g);
+    out.u16(c.b);
+  }
+}
+
+void write_bell(ByteBuffer& out) { out.u8(server_msg::kBell); }
+
+void write_server_cut_text(ByteBuffer& out, std::string_view latin1) {
+  out.u8(server_msg::kServerCutText);
+  out.zeros(3);
+  out.u32(static_cast<uint32_t>(latin1.size()));
+  out.append(latin1);
+}
+
+}  // namespace vncd::rfb
