@@ -1,1 +1,29 @@
-// placeholder until implemented (this session)
+#include "encodings/registry.h"
+
+#include "encodings/raw_encoder.h"
+
+namespace vncd::enc {
+
+EncoderRegistry EncoderRegistry::builtin() {
+  EncoderRegistry r;
+  r.add(rfb::encoding::kRaw, "Raw", [] { return std::make_unique<RawEncoder>(); });
+  return r;
+}
+
+void EncoderRegistry::add(int32_t encoding, std::string name, Factory factory) {
+  entries_[encoding] = Entry{std::move(name), std::move(factory)};
+}
+
+std::unique_ptr<rfb::Encoder> EncoderRegistry::create(int32_t encoding) const {
+  auto it = entries_.find(encoding);
+  if (it == entries_.end()) return nullptr;
+  return it->second.factory();
+}
+
+std::string EncoderRegistry::name(int32_t encoding) const {
+  auto it = entries_.find(encoding);
+  if (it != entries_.end()) return it->second.name;
+  return std::to_string(encoding);
+}
+
+}  // namespace vncd::enc

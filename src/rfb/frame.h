@@ -25,9 +25,7 @@ struct PixelView {
     return row(y) + static_cast<size_t>(x) * static_cast<size_t>(format.bytes_per_pixel());
   }
   // The sub-view of rectangle r (which must lie inside this view).
-  PixelView sub(const Rect& r) const {
-    return PixelView{at(r.x, r.y), stride, r.w, r.h, format};
-  }
+  PixelView sub(const Rect& r) const { return PixelView{at(r.x, r.y), stride, r.w, r.h, format}; }
 };
 
 class Frame {
@@ -46,7 +44,9 @@ class Frame {
   uint8_t* mutable_data() { return pixels_.data(); }
   uint8_t* mutable_row(int y) { return pixels_.data() + static_cast<size_t>(y) * stride_; }
 
-  PixelView view() const { return PixelView{pixels_.data(), stride_, size_.width, size_.height, format_}; }
+  PixelView view() const {
+    return PixelView{pixels_.data(), stride_, size_.width, size_.height, format_};
+  }
   PixelView view(const Rect& r) const { return view().sub(r); }
 
  private:

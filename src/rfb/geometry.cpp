@@ -16,7 +16,9 @@ std::string Rect::str() const {
          std::to_string(y);
 }
 
-Region::Region() { pixman_region32_init(&r_); }
+Region::Region() {
+  pixman_region32_init(&r_);
+}
 Region::Region(const Rect& r) {
   if (r.empty())
     pixman_region32_init(&r_);
@@ -40,9 +42,13 @@ Region& Region::operator=(Region&& o) noexcept {
   std::swap(r_, o.r_);
   return *this;
 }
-Region::~Region() { pixman_region32_fini(&r_); }
+Region::~Region() {
+  pixman_region32_fini(&r_);
+}
 
-bool Region::empty() const { return !pixman_region32_not_empty(const_cast<pixman_region32_t*>(&r_)); }
+bool Region::empty() const {
+  return !pixman_region32_not_empty(const_cast<pixman_region32_t*>(&r_));
+}
 
 Rect Region::bounds() const {
   if (empty()) return Rect{};
@@ -55,7 +61,8 @@ std::vector<Rect> Region::rects() const {
   const pixman_box32_t* b = pixman_region32_rectangles(const_cast<pixman_region32_t*>(&r_), &n);
   std::vector<Rect> out;
   out.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) out.push_back(Rect{b[i].x1, b[i].y1, b[i].x2 - b[i].x1, b[i].y2 - b[i].y1});
+  for (int i = 0; i < n; ++i)
+    out.push_back(Rect{b[i].x1, b[i].y1, b[i].x2 - b[i].x1, b[i].y2 - b[i].y1});
   return out;
 }
 
@@ -86,7 +93,9 @@ void Region::add(const Rect& r) {
 void Region::add(const Region& o) {
   pixman_region32_union(&r_, &r_, const_cast<pixman_region32_t*>(&o.r_));
 }
-void Region::subtract(const Rect& r) { subtract(Region(r)); }
+void Region::subtract(const Rect& r) {
+  subtract(Region(r));
+}
 void Region::subtract(const Region& o) {
   pixman_region32_subtract(&r_, &r_, const_cast<pixman_region32_t*>(&o.r_));
 }
@@ -101,7 +110,9 @@ void Region::intersect(const Rect& r) {
 void Region::intersect(const Region& o) {
   pixman_region32_intersect(&r_, &r_, const_cast<pixman_region32_t*>(&o.r_));
 }
-void Region::translate(int dx, int dy) { pixman_region32_translate(&r_, dx, dy); }
+void Region::translate(int dx, int dy) {
+  pixman_region32_translate(&r_, dx, dy);
+}
 
 Region Region::intersected(const Region& o) const {
   Region out(*this);

@@ -34,8 +34,8 @@ ParseOutcome parse_client_message(Reader& r, const MessageLimits& limits, Client
       r.skip(1);
       const uint16_t n = r.u16();
       if (n > limits.max_encodings)
-        return ParseOutcome::fail("SetEncodings lists " + std::to_string(n) +
-                                  " encodings (limit " + std::to_string(limits.max_encodings) + ")");
+        return ParseOutcome::fail("SetEncodings lists " + std::to_string(n) + " encodings (limit " +
+                                  std::to_string(limits.max_encodings) + ")");
       if (!r.has(size_t{n} * 4)) return need_more();
       SetEncodings m;
       m.encodings.reserve(n);
@@ -167,7 +167,9 @@ void write_set_colour_map_entries(ByteBuffer& out, uint16_t first,
   }
 }
 
-void write_bell(ByteBuffer& out) { out.u8(server_msg::kBell); }
+void write_bell(ByteBuffer& out) {
+  out.u8(server_msg::kBell);
+}
 
 void write_server_cut_text(ByteBuffer& out, std::string_view latin1) {
   out.u8(server_msg::kServerCutText);

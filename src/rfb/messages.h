@@ -1,5 +1,6 @@
 // Messages: the RFB client-to-server messages as structs with an incremental parser and
-// serializers, and writers for the server-to-client messages. Pure functions over Reader/ByteBuffer.
+// serializers, and writers for the server-to-client messages. Pure functions over
+// Reader/ByteBuffer.
 #pragma once
 
 #include <cstdint>
@@ -65,8 +66,8 @@ struct ClientCutText {
   bool operator==(const ClientCutText&) const = default;
 };
 
-using ClientMessage = std::variant<SetPixelFormat, SetEncodings, FramebufferUpdateRequest,
-                                   KeyEvent, PointerEvent, ClientCutText>;
+using ClientMessage = std::variant<SetPixelFormat, SetEncodings, FramebufferUpdateRequest, KeyEvent,
+                                   PointerEvent, ClientCutText>;
 
 // Limits on what a client may announce, checked before anything is allocated.
 struct MessageLimits {
@@ -100,7 +101,8 @@ void serialize(const ClientMessage& msg, ByteBuffer& out);
 // Server message writers.
 void write_framebuffer_update_header(ByteBuffer& out, uint16_t num_rects);
 void write_rect_header(ByteBuffer& out, const Rect& r, int32_t encoding);
-void write_set_colour_map_entries(ByteBuffer& out, uint16_t first, std::span<const Colour16> colours);
+void write_set_colour_map_entries(ByteBuffer& out, uint16_t first,
+                                  std::span<const Colour16> colours);
 void write_bell(ByteBuffer& out);
 void write_server_cut_text(ByteBuffer& out, std::string_view latin1);
 

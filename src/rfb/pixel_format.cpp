@@ -5,8 +5,12 @@
 namespace vncd::rfb {
 namespace {
 
-int channel_bits(uint16_t max) { return std::popcount(max); }
-bool is_mask(uint16_t max) { return max != 0 && ((uint32_t{max} + 1) & max) == 0; }
+int channel_bits(uint16_t max) {
+  return std::popcount(max);
+}
+bool is_mask(uint16_t max) {
+  return max != 0 && ((uint32_t{max} + 1) & max) == 0;
+}
 
 }  // namespace
 
@@ -90,24 +94,47 @@ PixelFormat PixelFormat::colour_map_equivalent() const {
   return pf;
 }
 
-PixelFormat PixelFormat::rgb888() { return PixelFormat{}; }
+PixelFormat PixelFormat::rgb888() {
+  return PixelFormat{};
+}
 
 PixelFormat PixelFormat::bgr233() {
-  return PixelFormat{.bpp = 8, .depth = 8, .big_endian = false, .true_colour = true,
-                     .red_max = 7, .green_max = 7, .blue_max = 3,
-                     .red_shift = 0, .green_shift = 3, .blue_shift = 6};
+  return PixelFormat{.bpp = 8,
+                     .depth = 8,
+                     .big_endian = false,
+                     .true_colour = true,
+                     .red_max = 7,
+                     .green_max = 7,
+                     .blue_max = 3,
+                     .red_shift = 0,
+                     .green_shift = 3,
+                     .blue_shift = 6};
 }
 
 PixelFormat PixelFormat::rgb565() {
-  return PixelFormat{.bpp = 16, .depth = 16, .big_endian = false, .true_colour = true,
-                     .red_max = 31, .green_max = 63, .blue_max = 31,
-                     .red_shift = 11, .green_shift = 5, .blue_shift = 0};
+  return PixelFormat{.bpp = 16,
+                     .depth = 16,
+                     .big_endian = false,
+                     .true_colour = true,
+                     .red_max = 31,
+                     .green_max = 63,
+                     .blue_max = 31,
+                     .red_shift = 11,
+                     .green_shift = 5,
+                     .blue_shift = 0};
 }
 
 PixelFormat PixelFormat::colour_map8() {
-  return PixelFormat{.bpp = 8, .depth = 8, .big_endian = false, .true_colour = false,
-                     .red_max = 0, .green_max = 0, .blue_max = 0,
-                     .red_shift = 0, .green_shift = 0, .blue_shift = 0};
+  return PixelFormat{.bpp = 8,
+                     .depth = 8,
+                     .big_endian = false,
+                     .true_colour = false,
+                     .red_max = 0,
+                     .green_max = 0,
+                     .blue_max = 0,
+                     .red_shift = 0,
+                     .green_shift = 0,
+                     .blue_shift = 0};
 }
 
 const std::array<Colour16, 256>& fixed_colour_map() {

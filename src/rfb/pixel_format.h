@@ -46,9 +46,9 @@ struct PixelFormat {
   PixelFormat colour_map_equivalent() const;
 
   // Common formats.
-  static PixelFormat rgb888();   // 32 bpp, depth 24, little endian, red at 16 (X11's usual).
-  static PixelFormat bgr233();   // 8 bpp true colour, red at 0, green at 3, blue at 6.
-  static PixelFormat rgb565();   // 16 bpp, little endian.
+  static PixelFormat rgb888();       // 32 bpp, depth 24, little endian, red at 16 (X11's usual).
+  static PixelFormat bgr233();       // 8 bpp true colour, red at 0, green at 3, blue at 6.
+  static PixelFormat rgb565();       // 16 bpp, little endian.
   static PixelFormat colour_map8();  // 8 bpp colour-map.
 };
 

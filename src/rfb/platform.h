@@ -13,9 +13,9 @@
 namespace vncd::rfb {
 
 struct Capture {
-  FramePtr frame;   // The whole screen, as of now.
-  Region changed;   // What differs from the frame returned by the previous capture() (all of it
-                    // on the first call or after a size change).
+  FramePtr frame;  // The whole screen, as of now.
+  Region changed;  // What differs from the frame returned by the previous capture() (all of it
+                   // on the first call or after a size change).
   bool size_changed = false;
 };
 

@@ -1,5 +1,6 @@
-// Wire: a bounded big-endian Reader over bytes already received, and ByteBuffer for building output.
-// Value types used on one thread; the Reader borrows its bytes, the ByteBuffer owns its storage.
+// Wire: a bounded big-endian Reader over bytes already received, and ByteBuffer for building
+// output. Value types used on one thread; the Reader borrows its bytes, the ByteBuffer owns its
+// storage.
 #pragma once
 
 #include <cassert>

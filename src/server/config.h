@@ -1,0 +1,38 @@
+// ServerConfig: everything the server needs to know from the command line, as plain values.
+// Built by main from the flags; read-only once the server runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rfb/messages.h"
+
+namespace vncd::server {
+
+// How ClientInit's shared flag is treated (TigerVNC's AlwaysShared / NeverShared /
+// DisconnectClients semantics).
+enum class SharePolicy : uint8_t {
+  kClientDecides,  // A non-shared client disconnects the others (default).
+  kAlwaysShared,   // --shared: every client is treated as shared.
+  kNeverShared,    // --never-shared: a non-shared request while others are connected is refused.
+};
+
+struct ServerConfig {
+  std::string listen_address = "0.0.0.0";  // --listen ADDR; --localhost sets 127.0.0.1.
+  int port = 5900;                         // --port; 0 picks a free port (printed on stdout).
+  std::string desktop_name;                // --name; default "vncd: <user>@<host> <display>".
+  bool view_only = false;                  // --view-only: input and clipboard from clients ignored.
+  SharePolicy share_policy = SharePolicy::kClientDecides;
+  bool dont_disconnect = false;  // --dont-disconnect: a non-shared client is refused instead of
+                                 // disconnecting the others.
+  bool once = false;             // --once: exit when the first client has gone.
+  int max_fps = 60;              // Upper bound on updates per second per client.
+  int handshake_timeout_s = 30;  // Unauthenticated connections are closed after this.
+  int auth_failure_delay_ms = 1000;  // Before a failed authentication is reported.
+  size_t max_output_queue = 8u << 20;  // Bytes queued for a client before updates pause.
+  int max_clients = 100;
+  rfb::MessageLimits limits;
+};
+
+}  // namespace vncd::server
