@@ -123,7 +123,8 @@ Connection::Progress Connection::on_version(Reader& r) {
     // Refuse garbage as soon as it is visibly garbage, rather than waiting for 12 bytes.
     auto got = r.bytes(r.remaining());
     static constexpr char kPrefix[] = "RFB ";
-    if (!std::equal(got.begin(), got.end(), kPrefix, kPrefix + std::min<size_t>(got.size(), 4))) {
+    const size_t n = std::min<size_t>(got.size(), 4);
+    if (!std::equal(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(n), kPrefix)) {
       fail("not an RFB client (bad ProtocolVersion)");
     } else {
       r = Reader(got);  // Consume nothing.

@@ -161,10 +161,10 @@ INSTANTIATE_TEST_SUITE_P(AllVersionsSecurityFeeding, HandshakeTest,
                                           testing::Values(Sec::kNone, Sec::kVncGood, Sec::kVncBad),
                                           testing::Values(Feeding::kAllAtOnce, Feeding::kByteByByte,
                                                           Feeding::kRandomChunks)),
-                         [](const testing::TestParamInfo<HandshakeParam>& info) {
-                           return std::string(std::get<0>(info.param).name) + "_" +
-                                  sec_name(std::get<1>(info.param)) + "_" +
-                                  feeding_name(std::get<2>(info.param));
+                         [](const testing::TestParamInfo<HandshakeParam>& p) {
+                           return std::string(std::get<0>(p.param).name) + "_" +
+                                  sec_name(std::get<1>(p.param)) + "_" +
+                                  feeding_name(std::get<2>(p.param));
                          });
 
 class GarbageVersionTest : public testing::TestWithParam<std::tuple<const char*, Feeding>> {};
