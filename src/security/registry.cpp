@@ -27,7 +27,7 @@ Status vnc_auth_available(const SecurityConfig& config) {
   if (config.vnc_passwords.full.empty()) {
     return Error(
         "security type vncauth needs a password: give --password-file FILE (a file made with "
-        "`vncpasswd -f` or `vncd --store-password`)");
+        "`vncpasswd -f`)");
   }
   return {};
 }
