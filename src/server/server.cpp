@@ -1,1 +1,207 @@
-// placeholder until implemented (this session)
+#include "server/server.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <utility>
+
+#include "rfb/log.h"
+
+namespace vncd::server {
+
+Server::Server(const ServerConfig& config, EventLoop& loop, rfb::FrameSource& source,
+               rfb::InputSink& input, rfb::Clipboard& clipboard, rfb::SecurityProvider& security,
+               const enc::EncoderRegistry& encoders)
+    : config_(config),
+      loop_(loop),
+      source_(source),
+      input_(input),
+      clipboard_(clipboard),
+      security_(security),
+      encoders_(encoders) {}
+
+Server::~Server() {
+  *alive_ = false;
+  loop_.cancel_timer(capture_timer_);
+  if (listener_) loop_.unwatch(listener_->fd());
+  if (watching_source_) loop_.unwatch(source_.event_fd());
+  if (watching_clipboard_) loop_.unwatch(clipboard_.event_fd());
+  clipboard_.on_change(nullptr);
+  sessions_.clear();
+}
+
+Result<int> Server::start() {
+  Result<TcpListener> l = TcpListener::listen(config_.listen_address, config_.port);
+  if (!l) return l.error();
+  listener_.emplace(std::move(*l));
+  if (Status st = loop_.watch(listener_->fd(), EventLoop::kReadable,
+                              [this](uint32_t) { on_listener_readable(); });
+      !st)
+    return st.error();
+
+  if (int fd = source_.event_fd(); fd >= 0) {
+    if (Status st =
+            loop_.watch(fd, EventLoop::kReadable, [this](uint32_t) { source_.process_events(); });
+        !st)
+      return st.error();
+    watching_source_ = true;
+  }
+  if (int fd = clipboard_.event_fd(); fd >= 0) {
+    if (Status st = loop_.watch(fd, EventLoop::kReadable,
+                                [this](uint32_t) { clipboard_.process_events(); });
+        !st)
+      return st.error();
+    watching_clipboard_ = true;
+  }
+  clipboard_.on_change([this](const std::string& text) {
+    for (auto& s : sessions_) s->send_cut_text(text);
+  });
+  log::info("listening on ", listener_->address());
+  return listener_->port();
+}
+
+Status Server::run(bool handle_signals) {
+  if (handle_signals) {
+    Status st = loop_.handle_signals({SIGINT, SIGTERM}, [this](int sig) {
+      log::info("caught ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
+      stop();
+    });
+    if (!st) return st;
+  }
+  loop_.run();
+  if (fatal_) return *fatal_;
+  return {};
+}
+
+void Server::stop() {
+  for (auto& s : sessions_) s->close("server is shutting down");
+  loop_.cancel_timer(capture_timer_);
+  capture_timer_ = 0;
+  loop_.stop();
+}
+
+void Server::fail(const std::string& why) {
+  log::error(why);
+  if (!fatal_) fatal_ = Error(why);
+  stop();
+}
+
+void Server::on_listener_readable() {
+  // Bounded per wake-up so a connection flood cannot starve the clients already connected.
+  for (int i = 0; i < 16; ++i) {
+    Result<std::unique_ptr<Transport>> t = listener_->accept();
+    if (!t) {
+      // Typically EMFILE: keep serving; the pending connection is retried on the next wake-up.
+      log::warn(t.error().message());
+      return;
+    }
+    if (!*t) return;
+    add_client(std::move(*t));
+  }
+}
+
+void Server::add_client(std::unique_ptr<Transport> transport) {
+  size_t active = static_cast<size_t>(std::count_if(sessions_.begin(), sessions_.end(),
+                                                    [](const auto& s) { return !s->finished(); }));
+  if (config_.max_clients > 0 && active >= static_cast<size_t>(config_.max_clients)) {
+    log::warn("client ", transport->peer(), " refused: ", config_.max_clients,
+              " clients already connected");
+    transport->close();
+    return;
+  }
+  log::info("client ", transport->peer(), " connected");
+  SessionServices services{loop_, config_, security_, encoders_, input_, clipboard_, *this};
+  sessions_.push_back(std::make_unique<ClientSession>(services, std::move(transport), frame_));
+  ClientSession& s = *sessions_.back();
+  if (Status st = s.start(); !st) {
+    log::warn("client ", s.peer(), ": ", st.error().message());
+    s.close(st.error().message());
+  }
+}
+
+rfb::ServerInitInfo Server::session_init(ClientSession& session, bool shared) {
+  if (config_.share_policy == SharePolicy::kAlwaysShared) shared = true;
+  if (config_.share_policy == SharePolicy::kNeverShared) shared = false;
+  if (!shared) {
+    std::vector<ClientSession*> others;
+    for (auto& s : sessions_)
+      if (s.get() != &session && s->normal()) others.push_back(s.get());
+    if (!others.empty()) {
+      // TigerVNC's semantics: a non-shared client disconnects the others, unless the server is
+      // told never to do that, in which case the newcomer is the one refused.
+      if (config_.dont_disconnect || config_.share_policy == SharePolicy::kNeverShared) {
+        session.close("the server is already in use by another client");
+      } else {
+        for (ClientSession* o : others) o->close("another client connected exclusively");
+      }
+    }
+  }
+  rfb::ServerInitInfo info;
+  info.size = frame_ ? frame_->size() : source_.size();
+  info.format = frame_ ? frame_->format() : source_.format();
+  info.name = config_.desktop_name.empty() ? "vncd" : config_.desktop_name;
+  return info;
+}
+
+void Server::session_wants_frames(ClientSession&) {
+  if (capture_timer_ != 0 || loop_.stopped()) return;
+  int fps = std::clamp(config_.max_fps, 1, 1000);
+  // First capture at once (the client is waiting), then at most max_fps.
+  capture_timer_ = loop_.add_timer(
+      std::chrono::milliseconds(0), [this] { capture_tick(); },
+      std::chrono::milliseconds(std::max(1, 1000 / fps)));
+}
+
+void Server::capture_tick() {
+  bool wanted = std::any_of(sessions_.begin(), sessions_.end(),
+                            [](const auto& s) { return s->wants_frames(); });
+  if (!wanted) {
+    // Nobody waits for an update: no capture work at all until someone asks again.
+    loop_.cancel_timer(capture_timer_);
+    capture_timer_ = 0;
+    return;
+  }
+  Result<rfb::Capture> c = source_.capture();
+  ++captures_;
+  if (!c) {
+    fail("capture failed: " + c.error().message());
+    return;
+  }
+  frame_ = c->frame;
+  for (auto& s : sessions_) s->on_capture(*c);
+  for (auto& s : sessions_) s->try_send_update();
+}
+
+void Server::session_finished(ClientSession& session) {
+  if (config_.once && session.was_normal() && !once_done_) {
+    once_done_ = true;
+    log::info("first client has gone (--once), exiting");
+    stop();
+  }
+  if (reap_posted_) return;
+  reap_posted_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  loop_.post([this, alive] {
+    if (auto a = alive.lock(); a && *a) reap();
+  });
+}
+
+void Server::reap() {
+  reap_posted_ = false;
+  std::erase_if(sessions_, [](const auto& s) { return s->finished(); });
+}
+
+std::vector<Server::ClientInfo> Server::clients() {
+  std::vector<ClientInfo> out;
+  for (auto& s : sessions_) {
+    if (s->finished()) continue;
+    out.push_back(ClientInfo{s->peer(), s->state(), s->queued_bytes(), s->updates_sent()});
+  }
+  return out;
+}
+
+bool Server::capturing() const {
+  return capture_timer_ != 0;
+}
+
+}  // namespace vncd::server

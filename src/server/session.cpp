@@ -1,0 +1,378 @@
+#include "server/session.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "rfb/encoder.h"
+#include "rfb/log.h"
+#include "rfb/messages.h"
+#include "rfb/pixel_format.h"
+
+namespace vncd::server {
+
+namespace {
+
+rfb::ConnectionConfig connection_config(const ServerConfig& config) {
+  rfb::ConnectionConfig c;
+  c.limits = config.limits;
+  return c;
+}
+
+rfb::Rect whole(rfb::Size size) {
+  return rfb::Rect{0, 0, size.width, size.height};
+}
+
+}  // namespace
+
+ClientSession::ClientSession(SessionServices services, std::unique_ptr<Transport> transport,
+                             rfb::FramePtr frame)
+    : s_(services),
+      transport_(std::move(transport)),
+      peer_(transport_->peer()),
+      conn_(s_.security, *this, connection_config(s_.config)),
+      planner_(s_.encoders),
+      read_buf_(kReadChunk),
+      frame_(std::move(frame)) {}
+
+ClientSession::~ClientSession() {
+  s_.loop.cancel_timer(handshake_timer_);
+  s_.loop.cancel_timer(failure_timer_);
+  s_.loop.cancel_timer(close_timer_);
+  if (transport_->fd() >= 0) s_.loop.unwatch(transport_->fd());
+}
+
+Status ClientSession::start() {
+  started_ = true;
+  if (int fd = transport_->fd(); fd >= 0) {
+    interest_ = EventLoop::kReadable;
+    Status st = s_.loop.watch(fd, interest_, [this](uint32_t ready) {
+      // Writable first: a hang-up with output queued still lets us learn the write failed.
+      if (ready & EventLoop::kWritable) on_writable();
+      if (finished_) return;
+      if (ready & (EventLoop::kReadable | EventLoop::kHangup)) on_readable();
+    });
+    if (!st) return st;
+  }
+  if (s_.config.handshake_timeout_s > 0) {
+    handshake_timer_ =
+        s_.loop.add_timer(std::chrono::seconds(s_.config.handshake_timeout_s), [this] {
+          handshake_timer_ = 0;
+          if (conn_.state() != rfb::Connection::State::kNormal && !closing_)
+            close("handshake not completed within " +
+                  std::to_string(s_.config.handshake_timeout_s) + " s");
+        });
+  }
+  flush();  // The ProtocolVersion the Connection wrote when it was made.
+  return {};
+}
+
+void ClientSession::on_readable() {
+  if (finished_ || closing_) return;
+  // One bounded read per wake-up: the fd is level-triggered, so a busy client cannot keep the
+  // loop from serving the others.
+  Result<size_t> r = transport_->read(read_buf_);
+  if (!r) {
+    finish(r.error().message());
+    return;
+  }
+  if (*r == 0) return;
+  in_feed_ = true;
+  conn_.feed(std::span<const uint8_t>(read_buf_.data(), *r));
+  in_feed_ = false;
+  after_connection_activity();
+}
+
+void ClientSession::on_writable() {
+  if (finished_) return;
+  flush();
+  if (finished_) return;
+  if (closing_) {
+    if (conn_.output().empty()) finish(conn_.close_reason());
+    return;
+  }
+  // The previous update has left the queue: this client may take the next one.
+  if (conn_.output().empty()) {
+    try_send_update();
+    if (wants_frames()) s_.host.session_wants_frames(*this);
+  }
+}
+
+void ClientSession::after_connection_activity() {
+  if (finished_) return;
+  if (input_pending_) {
+    input_pending_ = false;
+    s_.input.flush();
+  }
+  using State = rfb::Connection::State;
+  State st = conn_.state();
+  if (!auth_logged_ && (st == State::kClientInit || st == State::kNormal)) {
+    auth_logged_ = true;
+    const rfb::AuthInfo& a = conn_.auth();
+    log::info("client ", peer_, " authenticated (RFB ", rfb::to_string(conn_.version()),
+              ", security type ", int{conn_.security_type()}, a.user.empty() ? "" : ", user ",
+              a.user, a.view_only ? ", view-only" : "", ")");
+  }
+  if (conn_.failure_pending() && failure_timer_ == 0) {
+    log::info("client ", peer_, " failed authentication");
+    // The delay is a deterrent to password guessing; the client hears nothing until it ends.
+    failure_timer_ = s_.loop.add_timer(
+        std::chrono::milliseconds(std::max(0, s_.config.auth_failure_delay_ms)), [this] {
+          failure_timer_ = 0;
+          if (finished_) return;
+          conn_.release_failure();
+          after_connection_activity();
+        });
+  }
+  if (st == State::kNormal && !was_normal_) {
+    was_normal_ = true;
+    s_.loop.cancel_timer(handshake_timer_);
+    handshake_timer_ = 0;
+  }
+  if (conn_.closed()) {
+    begin_closing();
+    return;
+  }
+  flush();
+  if (finished_) return;
+  if (normal()) {
+    try_send_update();
+    if (!finished_ && wants_frames()) s_.host.session_wants_frames(*this);
+  }
+}
+
+void ClientSession::flush() {
+  rfb::ByteBuffer& out = conn_.output();
+  while (!out.empty()) {
+    Result<size_t> n = transport_->write(out.span());
+    if (!n) {
+      finish(n.error().message());
+      return;
+    }
+    if (*n == 0) break;
+    out.consume(*n);
+  }
+  update_interest();
+}
+
+void ClientSession::update_interest() {
+  int fd = transport_->fd();
+  if (fd < 0 || finished_) return;
+  uint32_t want = closing_ ? 0 : EventLoop::kReadable;
+  if (!conn_.output().empty()) want |= EventLoop::kWritable;
+  if (want == interest_) return;
+  interest_ = want;
+  if (Status st = s_.loop.modify(fd, want); !st) finish(st.error().message());
+}
+
+void ClientSession::close(std::string reason) {
+  if (finished_ || closing_) return;
+  conn_.close(std::move(reason));
+  // Inside feed() the session finishes its work after feed() returns.
+  if (!in_feed_) after_connection_activity();
+}
+
+void ClientSession::begin_closing() {
+  if (closing_ || finished_) return;
+  closing_ = true;
+  s_.loop.cancel_timer(handshake_timer_);
+  s_.loop.cancel_timer(failure_timer_);
+  handshake_timer_ = failure_timer_ = 0;
+  flush();
+  if (finished_) return;
+  if (conn_.output().empty()) {
+    finish(conn_.close_reason());
+    return;
+  }
+  close_timer_ = s_.loop.add_timer(kCloseFlushTimeout, [this] {
+    close_timer_ = 0;
+    finish(conn_.close_reason());
+  });
+}
+
+void ClientSession::finish(const std::string& reason) {
+  if (finished_) return;
+  finished_ = true;
+  closing_ = true;
+  finish_reason_ = reason.empty() ? "connection closed" : reason;
+  s_.loop.cancel_timer(handshake_timer_);
+  s_.loop.cancel_timer(failure_timer_);
+  s_.loop.cancel_timer(close_timer_);
+  handshake_timer_ = failure_timer_ = close_timer_ = 0;
+  if (int fd = transport_->fd(); fd >= 0) s_.loop.unwatch(fd);
+  transport_->close();
+  log::info("client ", peer_, " disconnected: ", finish_reason_);
+  s_.host.session_finished(*this);
+}
+
+bool ClientSession::view_only() const {
+  return s_.config.view_only || conn_.auth().view_only;
+}
+
+bool ClientSession::congested() {
+  // One update in the queue at a time: while the previous one is still being written, damage
+  // keeps accumulating (coalesced), so a slow client gets fewer, fresher updates and its queue
+  // stays at most one update long.
+  return !conn_.output().empty();
+}
+
+bool ClientSession::wants_frames() {
+  return normal() && has_request() && !congested();
+}
+
+// ---- ConnectionDelegate -------------------------------------------------------------------
+
+rfb::ServerInitInfo ClientSession::on_client_init(bool shared) {
+  rfb::ServerInitInfo info = s_.host.session_init(*this, shared);
+  conn_.set_framebuffer_size(info.size);
+  client_format_ = info.format;
+  formats_dirty_ = true;
+  // The client has no picture yet: everything counts as changed, so even an incremental first
+  // request gets the whole screen.
+  damage_ = rfb::Region(whole(info.size));
+  return info;
+}
+
+void ClientSession::on_set_pixel_format(const rfb::PixelFormat& format) {
+  client_format_ = format;
+  formats_dirty_ = true;
+  if (!format.true_colour) {
+    // rfbproto.rst "SetColourMapEntries": colour-map clients get vncd's fixed map once, before
+    // any pixel in the new format.
+    const auto& map = rfb::fixed_colour_map();
+    rfb::write_set_colour_map_entries(conn_.output(), 0,
+                                      std::span<const rfb::Colour16>(map.data(), map.size()));
+  }
+}
+
+void ClientSession::on_set_encodings(const std::vector<int32_t>& encodings) {
+  planner_.set_encodings(encodings);
+  log::debug("client ", peer_, ": ", encodings.size(), " encodings, preferred ",
+             s_.encoders.name(planner_.preferred_encoding()));
+}
+
+void ClientSession::on_update_request(const rfb::Rect& area, bool incremental) {
+  if (area.empty()) {
+    // Nothing to send in an empty area; a non-incremental request still gets its (empty)
+    // answer so a client waiting for it is not left hanging.
+    if (!incremental) rfb::write_framebuffer_update_header(conn_.output(), 0);
+    return;
+  }
+  requested_.add(area);
+  if (!incremental) full_.add(area);
+}
+
+void ClientSession::on_key(uint32_t keysym, bool down) {
+  if (view_only()) return;
+  s_.input.key(keysym, down);
+  input_pending_ = true;
+}
+
+void ClientSession::on_pointer(int x, int y, uint8_t button_mask) {
+  if (view_only()) return;
+  s_.input.pointer(x, y, button_mask);
+  input_pending_ = true;
+}
+
+void ClientSession::on_cut_text(const std::string& latin1) {
+  if (view_only()) return;
+  last_cut_from_client_ = latin1;
+  s_.clipboard.set_text(latin1);
+}
+
+void ClientSession::on_cut_text_dropped(uint32_t length) {
+  log::warn("client ", peer_, ": clipboard text of ", length, " bytes ignored (limit ",
+            s_.config.limits.max_cut_text, ")");
+}
+
+// ---- Updates ------------------------------------------------------------------------------
+
+void ClientSession::on_capture(const rfb::Capture& capture) {
+  if (!capture.frame || finished_) return;
+  frame_ = capture.frame;
+  if (capture.size_changed || frame_->size() != conn_.framebuffer_size())
+    damage_.add(whole(frame_->size()));
+  else
+    damage_.add(capture.changed);
+}
+
+void ClientSession::write_resize() {
+  rfb::Size size = frame_->size();
+  if (!planner_.client_supports(rfb::encoding::kDesktopSize)) {
+    // TigerVNC does the same: a client that cannot follow a resize would show garbage.
+    close("the desktop was resized to " + std::to_string(size.width) + "x" +
+          std::to_string(size.height) + " and the client does not support DesktopSize");
+    return;
+  }
+  enc::UpdateContent content;
+  content.resize = size;
+  content.changed = rfb::Region(whole(size));
+  auto started = std::chrono::steady_clock::now();
+  size_t before = conn_.output().size();
+  size_t rects = planner_.write_update(*frame_, content, conn_.output());
+  conn_.set_framebuffer_size(size);
+  requested_.clear();
+  full_.clear();
+  damage_.clear();
+  ++updates_sent_;
+  log::debug(
+      "client ", peer_, ": resize to ", size.width, "x", size.height, ", ", rects, " rects, ",
+      conn_.output().size() - before, " bytes, ",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
+      " ms");
+}
+
+void ClientSession::try_send_update() {
+  if (!normal() || !frame_ || !has_request() || congested()) return;
+  if (formats_dirty_ || frame_->format() != planner_native_) {
+    planner_.set_formats(frame_->format(), client_format_);
+    planner_native_ = frame_->format();
+    formats_dirty_ = false;
+  }
+  if (frame_->size() != conn_.framebuffer_size()) {
+    write_resize();
+    if (!finished_) flush();
+    return;
+  }
+  // rfbproto.rst "FramebufferUpdateRequest": incremental requests get what changed inside them,
+  // non-incremental ones all of their area.
+  rfb::Region area = damage_.intersected(requested_);
+  area.add(full_);
+  area.intersect(whole(frame_->size()));
+  if (area.empty()) return;
+
+  auto started = std::chrono::steady_clock::now();
+  size_t before = conn_.output().size();
+  enc::UpdateContent content;
+  content.changed = area;
+  size_t rects = planner_.write_update(*frame_, content, conn_.output());
+  requested_.clear();
+  full_.clear();
+  damage_.subtract(area);
+  ++updates_sent_;
+  if (log::enabled(log::Level::kDebug)) {
+    log::debug("client ", peer_, ": update ", area.bounds().str(), " (", area.area(), " px), ",
+               rects, " rects, ", conn_.output().size() - before, " bytes, ",
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                   .count(),
+               " ms");
+  }
+  flush();
+}
+
+void ClientSession::send_cut_text(const std::string& latin1) {
+  if (!normal()) return;
+  bool echo = latin1 == last_cut_from_client_;
+  last_cut_from_client_.clear();
+  if (echo) return;  // The client's own text coming back from the desktop.
+  std::string_view text = latin1;
+  if (text.size() > s_.config.limits.max_cut_text)
+    text = text.substr(0, s_.config.limits.max_cut_text);
+  if (conn_.output().size() + text.size() > s_.config.max_output_queue) {
+    log::debug("client ", peer_, ": output queue full, clipboard change not sent");
+    return;
+  }
+  rfb::write_server_cut_text(conn_.output(), text);
+  flush();
+}
+
+}  // namespace vncd::server

@@ -1,0 +1,158 @@
+// ClientSession: one connected client: its transport, its RFB Connection, its UpdatePlanner and
+// what it has asked for. Owned by the Server, used on the loop thread only; never destroyed from
+// inside its own callbacks (it reports itself finished and the server reaps it later).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "encodings/registry.h"
+#include "encodings/update_planner.h"
+#include "rfb/connection.h"
+#include "rfb/frame.h"
+#include "rfb/geometry.h"
+#include "rfb/platform.h"
+#include "rfb/security.h"
+#include "server/config.h"
+#include "server/event_loop.h"
+#include "server/tcp.h"
+
+namespace vncd::server {
+
+class ClientSession;
+
+// What a session needs from the server that owns it.
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  // ClientInit arrived: applies the share policy (it may close this or other sessions) and
+  // returns what ServerInit says.
+  virtual rfb::ServerInitInfo session_init(ClientSession& session, bool shared) = 0;
+  // The session has an update request it cannot serve from the frames it has: the host should
+  // capture soon and pass the result to on_capture().
+  virtual void session_wants_frames(ClientSession& session) = 0;
+  // The session's transport is closed; the host destroys it later, outside its callbacks.
+  virtual void session_finished(ClientSession& session) = 0;
+};
+
+// The borrowed services a session works with; all outlive it.
+struct SessionServices {
+  EventLoop& loop;
+  const ServerConfig& config;
+  rfb::SecurityProvider& security;
+  const enc::EncoderRegistry& encoders;
+  rfb::InputSink& input;
+  rfb::Clipboard& clipboard;
+  SessionHost& host;
+};
+
+class ClientSession final : private rfb::ConnectionDelegate {
+ public:
+  // How long a closing session may take to flush what it still has queued.
+  static constexpr std::chrono::milliseconds kCloseFlushTimeout{2000};
+  // Bytes read from the transport at once.
+  static constexpr size_t kReadChunk = 64 * 1024;
+
+  // `frame` is the server's latest capture (may be null): a first full update is served from it.
+  ClientSession(SessionServices services, std::unique_ptr<Transport> transport,
+                rfb::FramePtr frame);
+  ~ClientSession() override;
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  // Sends the ProtocolVersion, starts the handshake timer and watches the transport's fd
+  // (transports without one are driven by calling on_readable()/on_writable()).
+  Status start();
+
+  // Transport readiness.
+  void on_readable();
+  void on_writable();
+
+  // A new capture: its frame becomes this session's picture and its changed region is added to
+  // the damage not yet sent. A frame of another size than the client's is sent as a resize.
+  void on_capture(const rfb::Capture& capture);
+  // Writes an update if the client has a request outstanding, something in the requested area
+  // has changed (or a full refresh was asked for) and its previous update has left the queue.
+  void try_send_update();
+  // The desktop's clipboard changed: ServerCutText to a client in normal state (bounded, dropped
+  // for a client whose queue is full, not echoed to the client that set it).
+  void send_cut_text(const std::string& latin1);
+  // Closes from the server side; `reason` goes to the log. Queued output is still flushed.
+  void close(std::string reason);
+
+  const std::string& peer() const { return peer_; }
+  rfb::Connection::State state() const { return conn_.state(); }
+  bool normal() const { return conn_.state() == rfb::Connection::State::kNormal && !closing_; }
+  bool closing() const { return closing_; }
+  bool finished() const { return finished_; }
+  // Reached the normal state at some point (for --once).
+  bool was_normal() const { return was_normal_; }
+  // An update request is outstanding and the client can take an update now: new frames would
+  // be used.
+  bool wants_frames();
+  bool has_request() const { return !requested_.empty() || !full_.empty(); }
+  bool congested();
+  // Bytes queued for the client and not yet taken by the transport.
+  size_t queued_bytes() { return conn_.output().size(); }
+  uint64_t updates_sent() const { return updates_sent_; }
+  // Why the session ended (valid once finished()).
+  const std::string& finish_reason() const { return finish_reason_; }
+
+ private:
+  // ConnectionDelegate.
+  rfb::ServerInitInfo on_client_init(bool shared) override;
+  void on_set_pixel_format(const rfb::PixelFormat& format) override;
+  void on_set_encodings(const std::vector<int32_t>& encodings) override;
+  void on_update_request(const rfb::Rect& area, bool incremental) override;
+  void on_key(uint32_t keysym, bool down) override;
+  void on_pointer(int x, int y, uint8_t button_mask) override;
+  void on_cut_text(const std::string& latin1) override;
+  void on_cut_text_dropped(uint32_t length) override;
+
+  bool view_only() const;
+  // Everything that follows a change of the connection's state (after feed(), a timer, close()).
+  void after_connection_activity();
+  void flush();
+  void update_interest();
+  void begin_closing();
+  void finish(const std::string& reason);
+  void write_resize();
+
+  SessionServices s_;
+  std::unique_ptr<Transport> transport_;
+  std::string peer_;
+  rfb::Connection conn_;
+  enc::UpdatePlanner planner_;
+  std::vector<uint8_t> read_buf_;
+
+  // Update state.
+  rfb::FramePtr frame_;
+  rfb::Region damage_;     // Changed since the last update sent to this client.
+  rfb::Region requested_;  // Union of the areas of outstanding requests.
+  rfb::Region full_;       // Parts of requested_ asked for non-incrementally.
+  rfb::PixelFormat client_format_;
+  rfb::PixelFormat planner_native_;  // The native format last given to the planner.
+  bool formats_dirty_ = true;
+  uint64_t updates_sent_ = 0;
+
+  std::string last_cut_from_client_;  // Not echoed back when the desktop reports it.
+  bool input_pending_ = false;        // Input events not yet flushed to the InputSink.
+
+  // Lifecycle.
+  bool in_feed_ = false;
+  bool started_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  bool was_normal_ = false;
+  bool auth_logged_ = false;
+  uint32_t interest_ = 0;
+  std::string finish_reason_;
+  EventLoop::TimerId handshake_timer_ = 0;
+  EventLoop::TimerId failure_timer_ = 0;
+  EventLoop::TimerId close_timer_ = 0;
+};
+
+}  // namespace vncd::server

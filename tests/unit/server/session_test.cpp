@@ -1,0 +1,344 @@
+// ClientSession over the in-memory transport, driven by hand: timeouts, the delayed
+// authentication failure, backpressure for a slow client, colour maps, view-only, resizes.
+#include "server/session.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "encodings/registry.h"
+#include "rfb/encoder.h"
+#include "server_test_support.h"
+
+namespace vncd::server {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::TestDesktop;
+using testing::TestSecurity;
+
+class RecordingHost final : public SessionHost {
+ public:
+  explicit RecordingHost(TestDesktop& d) : desktop_(d) {}
+  rfb::ServerInitInfo session_init(ClientSession&, bool shared) override {
+    last_shared = shared;
+    return rfb::ServerInitInfo{desktop_.size(), desktop_.format(), "test desktop"};
+  }
+  void session_wants_frames(ClientSession&) override { ++wants; }
+  void session_finished(ClientSession&) override { ++finished; }
+
+  bool last_shared = false;
+  int wants = 0;
+  int finished = 0;
+
+ private:
+  TestDesktop& desktop_;
+};
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void make(bool refuse = false) {
+    auto l = EventLoop::create();
+    ASSERT_TRUE(l.ok());
+    loop = std::move(*l);
+    security = std::make_unique<TestSecurity>(refuse);
+    auto t = std::make_unique<MemoryTransport>("mem:1");
+    transport = t.get();
+    SessionServices services{*loop, config, *security, registry, desktop, desktop, host};
+    session = std::make_unique<ClientSession>(services, std::move(t), nullptr);
+    ASSERT_TRUE(session->start().ok());
+  }
+  void feed(std::span<const uint8_t> b) {
+    transport->push_input(b);
+    session->on_readable();
+  }
+  void feed(const rfb::ClientMessage& m) {
+    rfb::ByteBuffer b;
+    rfb::serialize(m, b);
+    feed(b.span());
+  }
+  // Version, None, shared ClientInit; output discarded.
+  void handshake() {
+    ASSERT_EQ(transport->take_output().size(), 12u);
+    feed(bytes("RFB 003.008\n"));
+    const uint8_t none = rfb::security::kNone, shared = 1;
+    feed(std::span<const uint8_t>(&none, 1));
+    feed(std::span<const uint8_t>(&shared, 1));
+    ASSERT_TRUE(session->normal());
+    transport->take_output();
+  }
+  void capture() {
+    auto c = desktop.capture();
+    ASSERT_TRUE(c.ok());
+    session->on_capture(*c);
+  }
+  template <class Pred>
+  bool run_until(Pred done, milliseconds limit = milliseconds(5000)) {
+    auto end = EventLoop::Clock::now() + limit;
+    while (!done()) {
+      if (EventLoop::Clock::now() > end) return false;
+      loop->run_once(milliseconds(10));
+    }
+    return true;
+  }
+
+  ServerConfig config;
+  enc::EncoderRegistry registry = enc::EncoderRegistry::builtin();
+  TestDesktop desktop{rfb::Size{64, 32}};
+  RecordingHost host{desktop};
+  std::unique_ptr<EventLoop> loop;
+  std::unique_ptr<TestSecurity> security;
+  MemoryTransport* transport = nullptr;
+  std::unique_ptr<ClientSession> session;
+};
+
+// Bytes of a Raw full-screen update in rgb888: header, one rectangle header, pixels.
+constexpr size_t kFullUpdate = 4 + 12 + 64 * 32 * 4;
+
+TEST_F(SessionTest, HandshakeTimeoutClosesAnIdleClient) {
+  config.handshake_timeout_s = 1;
+  make();
+  auto start = EventLoop::Clock::now();
+  ASSERT_TRUE(run_until([&] { return session->finished(); }));
+  EXPECT_GE(EventLoop::Clock::now() - start, milliseconds(1000));
+  EXPECT_EQ(session->finish_reason(), "handshake not completed within 1 s");
+  EXPECT_TRUE(transport->closed());
+  EXPECT_EQ(host.finished, 1);
+}
+
+TEST_F(SessionTest, HandshakeTimeoutDoesNotHitANormalClient) {
+  config.handshake_timeout_s = 1;
+  make();
+  handshake();
+  loop->run_once(milliseconds(1200));
+  loop->run_once(milliseconds(50));
+  EXPECT_FALSE(session->finished());
+  EXPECT_TRUE(session->normal());
+}
+
+TEST_F(SessionTest, AuthenticationFailureIsReportedOnlyAfterTheDelay) {
+  config.auth_failure_delay_ms = 200;
+  make(/*refuse=*/true);
+  transport->take_output();
+  feed(bytes("RFB 003.008\n"));
+  const uint8_t choice[] = {rfb::security::kVncAuth, 0x42};
+  auto start = EventLoop::Clock::now();
+  feed(choice);
+  // The security type list went out before; nothing about the failure yet.
+  EXPECT_EQ(transport->take_output(), (std::vector<uint8_t>{1, rfb::security::kVncAuth}));
+  EXPECT_FALSE(session->finished());
+  ASSERT_TRUE(run_until([&] { return session->finished(); }));
+  EXPECT_GE(EventLoop::Clock::now() - start, milliseconds(200));
+  // SecurityResult failed (1) + the 3.8 reason.
+  auto out = transport->take_output();
+  ASSERT_GE(out.size(), 8u);
+  EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + 4), (std::vector<uint8_t>{0, 0, 0, 1}));
+  EXPECT_EQ(std::string(out.begin() + 8, out.end()), "wrong password");
+}
+
+TEST_F(SessionTest, UpdatesWaitForARequestAndAFrame) {
+  make();
+  handshake();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw}});
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  // No frame yet: the host is asked for one, nothing is sent.
+  EXPECT_GE(host.wants, 1);
+  EXPECT_EQ(transport->output_size(), 0u);
+  desktop.paint_pattern();
+  capture();
+  session->try_send_update();
+  EXPECT_EQ(transport->take_output().size(), kFullUpdate);
+  EXPECT_EQ(session->updates_sent(), 1u);
+  // No request outstanding: a change is remembered, not sent.
+  desktop.fill(rfb::Rect{1, 2, 3, 4}, 0xFF0000);
+  capture();
+  session->try_send_update();
+  EXPECT_EQ(transport->output_size(), 0u);
+  // The incremental request gets exactly the changed rectangle.
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  auto out = transport->take_output();
+  ASSERT_EQ(out.size(), 4 + 12 + 3 * 4 * 4u);
+  rfb::Reader r(out);
+  r.skip(4);
+  EXPECT_EQ(r.u16(), 1);
+  EXPECT_EQ(r.u16(), 2);
+  EXPECT_EQ(r.u16(), 3);
+  EXPECT_EQ(r.u16(), 4);
+}
+
+TEST_F(SessionTest, IncrementalRequestOutsideTheDamageWaits) {
+  make();
+  handshake();
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  ASSERT_EQ(transport->take_output().size(), kFullUpdate);
+  desktop.fill(rfb::Rect{40, 0, 4, 4}, 0x00FF00);
+  capture();
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 16, 16});
+  EXPECT_EQ(transport->output_size(), 0u);
+  EXPECT_TRUE(session->has_request());
+  // A change inside the requested area answers it.
+  desktop.fill(rfb::Rect{2, 2, 2, 2}, 0x0000FF);
+  capture();
+  session->try_send_update();
+  EXPECT_EQ(transport->take_output().size(), 4 + 12 + 2 * 2 * 4u);
+}
+
+TEST_F(SessionTest, SlowClientGetsOneCoalescedUpdateAtATime) {
+  make();
+  handshake();
+  desktop.paint_pattern();
+  capture();
+  transport->set_write_capacity(100);
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  EXPECT_EQ(session->updates_sent(), 1u);
+  size_t queued = session->queued_bytes();
+  EXPECT_EQ(queued, kFullUpdate - 100);
+  EXPECT_TRUE(session->congested());
+  // The client keeps asking and the desktop keeps changing; nothing more is encoded.
+  for (int i = 0; i < 20; ++i) {
+    desktop.fill(rfb::Rect{i, 0, 1, 1}, static_cast<uint32_t>(i + 1));
+    capture();
+    feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+    session->try_send_update();
+  }
+  EXPECT_EQ(session->updates_sent(), 1u);
+  EXPECT_EQ(session->queued_bytes(), queued);
+  EXPECT_FALSE(session->wants_frames());
+  // The client catches up: the rest of the first update, then one update with all 20 changes.
+  transport->set_write_capacity(SIZE_MAX);
+  session->on_writable();
+  EXPECT_EQ(session->updates_sent(), 2u);
+  EXPECT_EQ(transport->take_output().size(), kFullUpdate + 4 + 12 + 20 * 4);
+}
+
+TEST_F(SessionTest, ColourMapClientGetsTheFixedMap) {
+  make();
+  handshake();
+  feed(rfb::SetPixelFormat{rfb::PixelFormat::colour_map8()});
+  auto out = transport->take_output();
+  // SetColourMapEntries: type, padding, first colour, count, 256 x 6 bytes.
+  ASSERT_EQ(out.size(), 6 + 256 * 6u);
+  EXPECT_EQ(out[0], rfb::server_msg::kSetColourMapEntries);
+  EXPECT_EQ(out[4] << 8 | out[5], 256);
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  EXPECT_EQ(transport->take_output().size(), 4 + 12 + 64 * 32u);  // One byte per pixel.
+}
+
+TEST_F(SessionTest, InputReachesTheDesktopUnlessViewOnly) {
+  make();
+  handshake();
+  feed(rfb::KeyEvent{true, 0x61});
+  feed(rfb::PointerEvent{1, 10, 500});  // y clipped to the screen.
+  feed(rfb::ClientCutText{"copied", 0});
+  ASSERT_EQ(desktop.keys.size(), 1u);
+  EXPECT_EQ(desktop.keys[0], (std::pair<uint32_t, bool>{0x61, true}));
+  ASSERT_EQ(desktop.pointers.size(), 1u);
+  EXPECT_EQ(desktop.pointers[0], (TestDesktop::Pointer{10, 31, 1}));
+  EXPECT_GE(desktop.flushes, 2);
+  EXPECT_EQ(desktop.clipboard, "copied");
+  // The desktop reporting the client's own text back is not echoed; a new text is sent.
+  session->send_cut_text("copied");
+  EXPECT_EQ(transport->output_size(), 0u);
+  session->send_cut_text("other");
+  auto out = transport->take_output();
+  ASSERT_EQ(out.size(), 8 + 5u);
+  EXPECT_EQ(out[0], rfb::server_msg::kServerCutText);
+  EXPECT_EQ(std::string(out.begin() + 8, out.end()), "other");
+}
+
+TEST_F(SessionTest, ViewOnlyIgnoresInputAndClipboard) {
+  config.view_only = true;
+  make();
+  handshake();
+  feed(rfb::KeyEvent{true, 0x61});
+  feed(rfb::PointerEvent{1, 10, 10});
+  feed(rfb::ClientCutText{"copied", 0});
+  EXPECT_TRUE(desktop.keys.empty());
+  EXPECT_TRUE(desktop.pointers.empty());
+  EXPECT_EQ(desktop.clipboard, "");
+  EXPECT_TRUE(session->normal());
+}
+
+TEST_F(SessionTest, ResizeGoesToDesktopSizeClients) {
+  make();
+  handshake();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw, rfb::encoding::kDesktopSize}});
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  transport->take_output();
+  desktop.resize(rfb::Size{16, 8});
+  capture();
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  auto out = transport->take_output();
+  // Two rectangles: DesktopSize 16x8, then the whole new screen.
+  ASSERT_EQ(out.size(), 4 + 12 + 12 + 16 * 8 * 4u);
+  rfb::Reader r(out);
+  r.skip(2);
+  EXPECT_EQ(r.u16(), 2);
+  r.skip(4);
+  EXPECT_EQ(r.u16(), 16);
+  EXPECT_EQ(r.u16(), 8);
+  EXPECT_EQ(r.s32(), rfb::encoding::kDesktopSize);
+}
+
+TEST_F(SessionTest, ResizeDisconnectsAClientWithoutDesktopSize) {
+  make();
+  handshake();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw}});
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  desktop.resize(rfb::Size{16, 8});
+  capture();
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  EXPECT_TRUE(session->finished());
+  EXPECT_EQ(session->finish_reason(),
+            "the desktop was resized to 16x8 and the client does not support DesktopSize");
+}
+
+TEST_F(SessionTest, ProtocolViolationClosesWithItsReason) {
+  make();
+  handshake();
+  const uint8_t junk[] = {0xFE, 0, 0, 0};
+  feed(junk);
+  EXPECT_TRUE(session->finished());
+  EXPECT_FALSE(session->finish_reason().empty());
+  EXPECT_TRUE(transport->closed());
+}
+
+TEST_F(SessionTest, ClientClosingItsEndFinishesTheSession) {
+  make();
+  handshake();
+  transport->close_input();
+  session->on_readable();
+  EXPECT_TRUE(session->finished());
+  EXPECT_EQ(session->finish_reason(), "connection closed by client");
+  EXPECT_EQ(host.finished, 1);
+}
+
+TEST_F(SessionTest, ServerCloseFlushesQueuedOutputFirst) {
+  make();
+  handshake();
+  capture();
+  transport->set_write_capacity(10);
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  session->close("shutting down");
+  EXPECT_TRUE(session->closing());
+  EXPECT_FALSE(session->finished());
+  transport->set_write_capacity(SIZE_MAX);
+  session->on_writable();
+  EXPECT_TRUE(session->finished());
+  EXPECT_EQ(session->finish_reason(), "shutting down");
+  EXPECT_EQ(transport->take_output().size(), kFullUpdate);
+}
+
+}  // namespace
+}  // namespace vncd::server
