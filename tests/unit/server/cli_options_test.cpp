@@ -1,0 +1,286 @@
+// Tests for the command-line parser: every flag, every alias, both value forms, and the one-line
+// errors a user sees for bad input.
+#include "server/cli_options.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vncd::server {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+Result<Options> parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> v(args);
+  return parse_options(std::span<const char* const>(v.data(), v.size()));
+}
+
+Options parse_ok(std::initializer_list<const char*> args) {
+  auto r = parse(args);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
+  return r.ok() ? r.value() : Options{};
+}
+
+std::string parse_error(std::initializer_list<const char*> args) {
+  auto r = parse(args);
+  EXPECT_FALSE(r.ok());
+  if (r.ok()) return {};
+  const std::string& m = r.error().message();
+  EXPECT_THAT(m, StartsWith("vncd: "));
+  EXPECT_EQ(m.find('\n'), std::string::npos) << "errors are one line: " << m;
+  return m;
+}
+
+TEST(CliOptions, Defaults) {
+  Options o = parse_ok({});
+  EXPECT_EQ(o.server.port, 5900);
+  EXPECT_EQ(o.server.listen_address, "0.0.0.0");
+  EXPECT_TRUE(o.display.empty());
+  EXPECT_FALSE(o.virtual_requested);
+  EXPECT_EQ(o.virtual_size, (VirtualSize{1920, 1080, 24}));
+  EXPECT_FALSE(o.session_given);
+  EXPECT_TRUE(o.password_file.empty());
+  EXPECT_EQ(o.security_list(), "none");
+  EXPECT_TRUE(o.insecure_exposure());
+  EXPECT_EQ(o.log_level, log::Level::kInfo);
+  EXPECT_FALSE(o.server.view_only);
+  EXPECT_EQ(o.server.share_policy, SharePolicy::kClientDecides);
+  EXPECT_FALSE(o.server.dont_disconnect);
+  EXPECT_FALSE(o.server.once);
+  EXPECT_EQ(o.server.max_fps, ServerConfig{}.max_fps);
+  EXPECT_TRUE(o.server.desktop_name.empty());
+  EXPECT_FALSE(o.help);
+  EXPECT_FALSE(o.version);
+}
+
+TEST(CliOptions, Display) {
+  EXPECT_EQ(parse_ok({"--display", ":3"}).display, ":3");
+  EXPECT_EQ(parse_ok({"--display=:4.0"}).display, ":4.0");
+  EXPECT_EQ(parse_ok({"-display", "host:1"}).display, "host:1");
+  EXPECT_THAT(parse_error({"--display"}), HasSubstr("--display needs a value"));
+  EXPECT_THAT(parse_error({"--display="}), HasSubstr("--display needs a display name"));
+}
+
+TEST(CliOptions, Port) {
+  EXPECT_EQ(parse_ok({"--port", "5901"}).server.port, 5901);
+  EXPECT_EQ(parse_ok({"--port=0"}).server.port, 0);
+  EXPECT_EQ(parse_ok({"--port", "65535"}).server.port, 65535);
+  EXPECT_EQ(parse_ok({"-rfbport", "5902"}).server.port, 5902);
+  const std::string want = "vncd: --port needs a number between 0 and 65535";
+  EXPECT_EQ(parse_error({"--port", "65536"}), want);
+  EXPECT_EQ(parse_error({"--port", "-1"}), want);
+  EXPECT_EQ(parse_error({"--port", "+5"}), want);
+  EXPECT_EQ(parse_error({"--port", "59x"}), want);
+  EXPECT_EQ(parse_error({"--port", ""}), want);
+  EXPECT_EQ(parse_error({"--port="}), want);
+  EXPECT_EQ(parse_error({"--port", "0x10"}), want);
+  EXPECT_EQ(parse_error({"--port", "99999999999999999999"}), want);
+  EXPECT_EQ(parse_error({"--port"}), "vncd: --port needs a value (N)");
+}
+
+TEST(CliOptions, ListenAndLocalhost) {
+  EXPECT_EQ(parse_ok({"--listen", "10.0.0.1"}).server.listen_address, "10.0.0.1");
+  EXPECT_EQ(parse_ok({"--listen=::1"}).server.listen_address, "::1");
+  EXPECT_EQ(parse_ok({"--localhost"}).server.listen_address, "127.0.0.1");
+  EXPECT_EQ(parse_ok({"-localhost"}).server.listen_address, "127.0.0.1");
+  EXPECT_FALSE(parse_ok({"--localhost"}).insecure_exposure());
+  // The last of --listen / --localhost wins.
+  EXPECT_EQ(parse_ok({"--localhost", "--listen", "0.0.0.0"}).server.listen_address, "0.0.0.0");
+  EXPECT_THAT(parse_error({"--listen="}), HasSubstr("--listen needs an address"));
+  EXPECT_THAT(parse_error({"--localhost=yes"}), HasSubstr("--localhost takes no value"));
+}
+
+TEST(CliOptions, PasswordFileAndSecurity) {
+  Options o = parse_ok({"--password-file", "/tmp/p"});
+  EXPECT_EQ(o.password_file, "/tmp/p");
+  EXPECT_EQ(o.security_list(), "vncauth");
+  EXPECT_FALSE(o.insecure_exposure());
+  EXPECT_EQ(parse_ok({"-rfbauth", "/x/passwd"}).password_file, "/x/passwd");
+  EXPECT_EQ(parse_ok({"--password-file=/y"}).password_file, "/y");
+
+  Options both = parse_ok({"--password-file", "/p", "--security", "vncauth,none"});
+  EXPECT_EQ(both.security_list(), "vncauth,none");
+  EXPECT_TRUE(both.insecure_exposure());
+  EXPECT_FALSE(parse_ok({"--security=none", "--listen", "127.0.0.5"}).insecure_exposure());
+  EXPECT_EQ(parse_ok({"--security", "none"}).security_list(), "none");
+
+  EXPECT_THAT(parse_error({"--security", "vncauth"}), HasSubstr("needs --password-file"));
+  EXPECT_THAT(parse_error({"--security", "bogus"}), HasSubstr("--security"));
+  EXPECT_THAT(parse_error({"--security", "bogus"}), HasSubstr("bogus"));
+  EXPECT_THAT(parse_error({"--security="}), HasSubstr("--security"));
+  EXPECT_THAT(parse_error({"--security", "none,none"}), HasSubstr("twice"));
+  EXPECT_THAT(parse_error({"--password-file="}), HasSubstr("--password-file needs a file"));
+}
+
+TEST(CliOptions, Switches) {
+  EXPECT_TRUE(parse_ok({"--view-only"}).server.view_only);
+  EXPECT_TRUE(parse_ok({"-viewonly"}).server.view_only);
+  EXPECT_EQ(parse_ok({"--shared"}).server.share_policy, SharePolicy::kAlwaysShared);
+  EXPECT_EQ(parse_ok({"-shared"}).server.share_policy, SharePolicy::kAlwaysShared);
+  EXPECT_EQ(parse_ok({"--never-shared"}).server.share_policy, SharePolicy::kNeverShared);
+  EXPECT_EQ(parse_ok({"-nevershared"}).server.share_policy, SharePolicy::kNeverShared);
+  EXPECT_TRUE(parse_ok({"--dont-disconnect"}).server.dont_disconnect);
+  EXPECT_TRUE(parse_ok({"-dontdisconnect"}).server.dont_disconnect);
+  EXPECT_TRUE(parse_ok({"--once"}).server.once);
+  EXPECT_TRUE(parse_ok({"-once"}).server.once);
+  EXPECT_FALSE(parse_ok({"--once", "--forever"}).server.once);
+  EXPECT_FALSE(parse_ok({"-once", "-forever"}).server.once);
+  EXPECT_TRUE(parse_ok({"--forever", "--once"}).server.once);
+  EXPECT_TRUE(parse_ok({"--help"}).help);
+  EXPECT_TRUE(parse_ok({"--version"}).version);
+  EXPECT_THAT(parse_error({"--once=1"}), HasSubstr("--once takes no value"));
+  EXPECT_THAT(parse_error({"--view-only=true"}), HasSubstr("--view-only takes no value"));
+}
+
+TEST(CliOptions, Name) {
+  EXPECT_EQ(parse_ok({"--name", "my desk"}).server.desktop_name, "my desk");
+  EXPECT_EQ(parse_ok({"--name=a=b"}).server.desktop_name, "a=b");
+  EXPECT_EQ(parse_ok({"-desktop", "x11vnc style"}).server.desktop_name, "x11vnc style");
+}
+
+TEST(CliOptions, LogLevel) {
+  EXPECT_EQ(parse_ok({"--log-level", "error"}).log_level, log::Level::kError);
+  EXPECT_EQ(parse_ok({"--log-level=warn"}).log_level, log::Level::kWarn);
+  EXPECT_EQ(parse_ok({"--log-level", "info"}).log_level, log::Level::kInfo);
+  EXPECT_EQ(parse_ok({"--log-level", "debug"}).log_level, log::Level::kDebug);
+  EXPECT_EQ(parse_error({"--log-level", "loud"}),
+            "vncd: --log-level needs one of error, warn, info, debug");
+}
+
+TEST(CliOptions, MaxFps) {
+  EXPECT_EQ(parse_ok({"--max-fps", "30"}).server.max_fps, 30);
+  EXPECT_EQ(parse_ok({"--max-fps=1"}).server.max_fps, 1);
+  EXPECT_EQ(parse_ok({"--max-fps", "1000"}).server.max_fps, 1000);
+  EXPECT_THAT(parse_error({"--max-fps", "0"}), HasSubstr("--max-fps needs a number"));
+  EXPECT_THAT(parse_error({"--max-fps", "1001"}), HasSubstr("--max-fps needs a number"));
+  EXPECT_THAT(parse_error({"--max-fps", "fast"}), HasSubstr("--max-fps needs a number"));
+}
+
+TEST(CliOptions, Virtual) {
+  Options o = parse_ok({"--virtual", "640x480"});
+  EXPECT_TRUE(o.virtual_requested);
+  EXPECT_EQ(o.virtual_size, (VirtualSize{640, 480, 24}));
+  EXPECT_EQ(parse_ok({"--virtual=800x600x16"}).virtual_size, (VirtualSize{800, 600, 16}));
+  EXPECT_EQ(parse_ok({"--virtual", "16x16384x24"}).virtual_size, (VirtualSize{16, 16384, 24}));
+  for (const char* bad : {"640", "640x", "x480", "640x480x", "640x480x8", "640x480x32", "15x480",
+                          "640x16385", "640X480", "640x480x24x1", "-640x480", "axb", ""}) {
+    EXPECT_THAT(parse_error({"--virtual", bad}), HasSubstr("--virtual needs WIDTHxHEIGHT")) << bad;
+  }
+  EXPECT_THAT(parse_error({"--virtual", "640x480", "--display", ":0"}),
+              HasSubstr("cannot be used together"));
+}
+
+TEST(CliOptions, Session) {
+  Options o = parse_ok({"--session", "xterm -e top"});
+  EXPECT_TRUE(o.session_given);
+  EXPECT_EQ(o.session_command, "xterm -e top");
+  Options none = parse_ok({"--session", "none"});
+  EXPECT_TRUE(none.session_given);
+  EXPECT_TRUE(none.session_command.empty());
+  Options empty = parse_ok({"--session="});
+  EXPECT_TRUE(empty.session_given);
+  EXPECT_TRUE(empty.session_command.empty());
+  EXPECT_THAT(parse_error({"--session", "xterm", "--display", ":0"}),
+              HasSubstr("only applies to the virtual desktop"));
+}
+
+TEST(CliOptions, Errors) {
+  EXPECT_EQ(parse_error({"--foo"}), "vncd: unknown option --foo (see vncd --help)");
+  EXPECT_EQ(parse_error({"--foo=bar"}), "vncd: unknown option --foo (see vncd --help)");
+  EXPECT_EQ(parse_error({"-foo"}), "vncd: unknown option -foo (see vncd --help)");
+  // Long names do not work with one dash, nor aliases with two: only what is documented.
+  EXPECT_EQ(parse_error({"-port", "1"}), "vncd: unknown option -port (see vncd --help)");
+  EXPECT_EQ(parse_error({"--rfbport", "1"}), "vncd: unknown option --rfbport (see vncd --help)");
+  // x11vnc's -passwd takes a plain-text password: deliberately not supported.
+  EXPECT_EQ(parse_error({"-passwd", "secret"}), "vncd: unknown option -passwd (see vncd --help)");
+  EXPECT_EQ(parse_error({":0"}), "vncd: unexpected argument ':0' (see vncd --help)");
+  EXPECT_EQ(parse_error({"-"}), "vncd: unexpected argument '-' (see vncd --help)");
+  EXPECT_EQ(parse_error({"--"}), "vncd: unknown option -- (see vncd --help)");
+  // The first error is reported, even when later arguments are fine.
+  EXPECT_THAT(parse_error({"--port", "x", "--bogus"}), HasSubstr("--port"));
+}
+
+TEST(CliOptions, ValueMayLookLikeAFlag) {
+  // A separate value is taken as is, so names starting with '-' are possible.
+  EXPECT_EQ(parse_ok({"--name", "--once"}).server.desktop_name, "--once");
+  EXPECT_FALSE(parse_ok({"--name", "--once"}).server.once);
+}
+
+TEST(CliOptions, Combined) {
+  Options o = parse_ok({"-rfbport", "0", "-localhost", "-rfbauth", "/p", "-viewonly", "-shared",
+                        "-once", "-desktop", "d", "--log-level", "debug", "--max-fps=20"});
+  EXPECT_EQ(o.server.port, 0);
+  EXPECT_EQ(o.server.listen_address, "127.0.0.1");
+  EXPECT_EQ(o.password_file, "/p");
+  EXPECT_TRUE(o.server.view_only);
+  EXPECT_EQ(o.server.share_policy, SharePolicy::kAlwaysShared);
+  EXPECT_TRUE(o.server.once);
+  EXPECT_EQ(o.server.desktop_name, "d");
+  EXPECT_EQ(o.log_level, log::Level::kDebug);
+  EXPECT_EQ(o.server.max_fps, 20);
+}
+
+TEST(CliOptions, Loopback) {
+  EXPECT_TRUE(is_loopback_address("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_address("127.1.2.3"));
+  EXPECT_TRUE(is_loopback_address("::1"));
+  EXPECT_TRUE(is_loopback_address("localhost"));
+  EXPECT_FALSE(is_loopback_address("0.0.0.0"));
+  EXPECT_FALSE(is_loopback_address("::"));
+  EXPECT_FALSE(is_loopback_address("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_address("1270.0.0.1"));
+}
+
+// Every flag the help text lists parses (so help never advertises something that fails), and
+// every flag the parser knows is in the help text.
+TEST(CliOptions, HelpListsEveryFlag) {
+  const std::string help = help_text();
+  std::set<std::string> in_help;
+  std::regex flag_re(R"((^|\s)(--?[a-z][a-z-]*))");
+  for (auto it = std::sregex_iterator(help.begin(), help.end(), flag_re);
+       it != std::sregex_iterator(); ++it) {
+    in_help.insert((*it)[2]);
+  }
+  const std::set<std::string> expected = {
+      "--display",  "--port",      "--listen",     "--localhost",     "--password-file",
+      "--security", "--view-only", "--shared",     "--never-shared",  "--dont-disconnect",
+      "--once",     "--forever",   "--name",       "--log-level",     "--max-fps",
+      "--virtual",  "--session",   "--help",       "--version",       "-display",
+      "-rfbport",   "-localhost",  "-rfbauth",     "-viewonly",       "-shared",
+      "-forever",   "-once",       "-nevershared", "-dontdisconnect", "-desktop"};
+  for (const auto& f : expected) EXPECT_TRUE(in_help.count(f)) << f << " missing from --help";
+  for (const auto& f : in_help) EXPECT_TRUE(expected.count(f)) << f << " in --help, not expected";
+
+  // Each one is accepted by the parser (with a value where it takes one).
+  for (const auto& f : expected) {
+    if (f == "--security") continue;  // Needs a value the generic one below is not.
+    std::vector<const char*> args = {f.c_str()};
+    auto r = parse_options(std::span<const char* const>(args.data(), args.size()));
+    if (!r.ok() && r.error().message().find("needs a value") != std::string::npos) {
+      const char* value = "1";
+      if (f == "--virtual") value = "640x480";
+      if (f == "--log-level") value = "debug";
+      if (f == "--display" || f == "-display") value = ":1";
+      args.push_back(value);
+      r = parse_options(std::span<const char* const>(args.data(), args.size()));
+    }
+    EXPECT_TRUE(r.ok()) << f << ": " << (r.ok() ? "" : r.error().message());
+  }
+  EXPECT_THAT(help, StartsWith("Usage: vncd"));
+  EXPECT_EQ(help.back(), '\n');
+}
+
+TEST(CliOptions, Version) {
+  EXPECT_THAT(version_text(), StartsWith("vncd "));
+  EXPECT_EQ(version_text().back(), '\n');
+}
+
+}  // namespace
+}  // namespace vncd::server
