@@ -64,35 +64,38 @@ Connection::~Connection() = default;
 
 void Connection::feed(std::span<const uint8_t> bytes) {
   if (state_ == State::kClosed || bytes.empty()) return;
-  // Skipping an over-long cut text happens straight from the input, without buffering it.
-  if (discard_ > 0 && in_.empty()) {
-    size_t n = std::min<size_t>(discard_, bytes.size());
-    discard_ -= static_cast<uint32_t>(n);
-    bytes = bytes.subspan(n);
+  // Decode straight from the caller's bytes when nothing is pending (the common case); only a
+  // partial message is ever copied and kept.
+  std::vector<uint8_t> joined;
+  std::span<const uint8_t> input = bytes;
+  if (!in_.empty()) {
+    joined.reserve(in_.size() + bytes.size());
+    joined.assign(in_.begin(), in_.end());
+    joined.insert(joined.end(), bytes.begin(), bytes.end());
+    input = joined;
   }
-  in_.insert(in_.end(), bytes.begin(), bytes.end());
 
   size_t pos = 0;
   // Steps run even with no input left: a security type may finish without reading anything (None),
   // and its SecurityResult must still go out.
   while (state_ != State::kClosed) {
     if (discard_ > 0) {
-      if (pos == in_.size()) break;
-      size_t n = std::min<size_t>(discard_, in_.size() - pos);
+      // An over-long ClientCutText is skipped as it arrives, never buffered.
+      if (pos == input.size()) break;
+      size_t n = std::min<size_t>(discard_, input.size() - pos);
       discard_ -= static_cast<uint32_t>(n);
       pos += n;
       continue;
     }
-    Reader r(std::span<const uint8_t>(in_).subspan(pos));
+    Reader r(input.subspan(pos));
     Progress p = step(r);
     pos += r.consumed();
     if (p == Progress::kStop) break;
   }
   if (state_ == State::kClosed) {
-    in_.clear();
-    in_.shrink_to_fit();
+    std::vector<uint8_t>().swap(in_);
   } else {
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+    in_.assign(input.begin() + static_cast<std::ptrdiff_t>(pos), input.end());
   }
 }
 

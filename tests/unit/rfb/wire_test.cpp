@@ -1,0 +1,236 @@
+// Reader/ByteBuffer and the client/server message parsers and writers.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <variant>
+
+#include "rfb/geometry.h"
+#include "rfb/messages.h"
+#include "rfb/wire.h"
+
+namespace vncd::rfb {
+namespace {
+
+std::vector<uint8_t> bytes(const ByteBuffer& b) {
+  return {b.data(), b.data() + b.size()};
+}
+
+TEST(Reader, ReadsBigEndianAndTracksPosition) {
+  const uint8_t data[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0xFF, 0xFF, 0xFF, 0xFE};
+  Reader r(data);
+  EXPECT_EQ(r.u8(), 0x01);
+  EXPECT_EQ(r.u16(), 0x0203);
+  EXPECT_EQ(r.u32(), 0x04050607u);
+  EXPECT_EQ(r.consumed(), 7u);
+  EXPECT_TRUE(r.has(4));
+  EXPECT_FALSE(r.has(5));
+  EXPECT_EQ(r.s32(), -2);
+  EXPECT_EQ(r.remaining(), 0u);
+  EXPECT_FALSE(r.has(1));
+}
+
+TEST(Reader, BytesAndSkipStayInBounds) {
+  const uint8_t data[] = {1, 2, 3, 4, 5};
+  Reader r(data);
+  r.skip(1);
+  auto b = r.bytes(3);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0], 2);
+  EXPECT_EQ(b[2], 4);
+  EXPECT_EQ(r.remaining(), 1u);
+  EXPECT_TRUE(r.has(0));
+}
+
+TEST(ByteBuffer, WritesBigEndianAndPatches) {
+  ByteBuffer b;
+  b.u8(0xAB);
+  b.u16(0x1234);
+  b.u32(0xDEADBEEF);
+  b.s32(-1);
+  b.zeros(2);
+  b.append(std::string_view("hi"));
+  EXPECT_EQ(bytes(b), (std::vector<uint8_t>{0xAB, 0x12, 0x34, 0xDE, 0xAD, 0xBE, 0xEF, 0xFF, 0xFF,
+                                            0xFF, 0xFF, 0, 0, 'h', 'i'}));
+  b.patch_u16(1, 0xCAFE);
+  b.patch_u32(3, 7);
+  EXPECT_EQ(b.data()[1], 0xCA);
+  EXPECT_EQ(b.data()[6], 7);
+}
+
+TEST(ByteBuffer, ConsumeAndTakeKeepOrder) {
+  ByteBuffer a, b;
+  for (int i = 0; i < 200000; ++i) a.u8(static_cast<uint8_t>(i));
+  size_t expect_first = 0;
+  while (a.size() > 10) {
+    size_t n = std::min<size_t>(a.size() - 10, 70001);
+    a.consume(n);
+    expect_first += n;
+    ASSERT_EQ(a.data()[0], static_cast<uint8_t>(expect_first));
+  }
+  b.u8(1);
+  b.take(a);
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(b.size(), 11u);
+  EXPECT_EQ(b.data()[1], static_cast<uint8_t>(expect_first));
+  ByteBuffer c;
+  c.take(b);
+  EXPECT_EQ(c.size(), 11u);
+  EXPECT_TRUE(b.empty());
+}
+
+TEST(ByteBuffer, GrowIsZeroed) {
+  ByteBuffer b;
+  b.u8(9);
+  uint8_t* p = b.grow(5);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(p[i], 0);
+  EXPECT_EQ(b.size(), 6u);
+}
+
+// Every client message: serialize -> exact bytes -> parse back, and every prefix is "need more".
+struct MessageCase {
+  const char* name;
+  ClientMessage msg;
+  std::vector<uint8_t> wire;
+};
+
+std::vector<MessageCase> message_cases() {
+  return {
+      {"SetPixelFormat", SetPixelFormat{PixelFormat::rgb565()}, {0, 0,  0, 0,  16, 16, 0, 1, 0, 31,
+                                                                 0, 63, 0, 31, 11, 5,  0, 0, 0, 0}},
+      {"SetEncodings",
+       SetEncodings{{16, 0, -223}},
+       {2, 0, 0, 3, 0, 0, 0, 16, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x21}},
+      {"SetEncodingsEmpty", SetEncodings{{}}, {2, 0, 0, 0}},
+      {"FramebufferUpdateRequest",
+       FramebufferUpdateRequest{true, 1, 2, 300, 65535},
+       {3, 1, 0, 1, 0, 2, 1, 44, 0xFF, 0xFF}},
+      {"KeyEvent", KeyEvent{true, 0xFF0D}, {4, 1, 0, 0, 0, 0, 0xFF, 0x0D}},
+      {"PointerEvent", PointerEvent{0x18, 640, 480}, {5, 0x18, 2, 128, 1, 224}},
+      {"ClientCutText", ClientCutText{"ab", 0}, {6, 0, 0, 0, 0, 0, 0, 2, 'a', 'b'}},
+      {"ClientCutTextEmpty", ClientCutText{"", 0}, {6, 0, 0, 0, 0, 0, 0, 0}},
+  };
+}
+
+TEST(Messages, SerializeParseRoundTripAndPrefixes) {
+  const MessageLimits limits;
+  for (const MessageCase& c : message_cases()) {
+    ByteBuffer b;
+    serialize(c.msg, b);
+    EXPECT_EQ(bytes(b), c.wire) << c.name;
+    for (size_t n = 0; n < c.wire.size(); ++n) {
+      Reader r(std::span<const uint8_t>(c.wire).first(n));
+      ClientMessage out;
+      ParseOutcome p = parse_client_message(r, limits, out);
+      EXPECT_EQ(p.status, ParseOutcome::Status::kNeedMore) << c.name << " prefix " << n;
+      EXPECT_EQ(r.consumed(), 0u) << c.name << " prefix " << n;
+    }
+    std::vector<uint8_t> with_tail = c.wire;
+    with_tail.push_back(0x42);
+    Reader r(with_tail);
+    ClientMessage out;
+    ParseOutcome p = parse_client_message(r, limits, out);
+    ASSERT_EQ(p.status, ParseOutcome::Status::kOk) << c.name << ": " << p.reason;
+    EXPECT_EQ(r.consumed(), c.wire.size()) << c.name;
+    EXPECT_EQ(out, c.msg) << c.name;
+  }
+}
+
+TEST(Messages, LimitsAreCheckedBeforeWaitingForData) {
+  MessageLimits limits;
+  limits.max_encodings = 4;
+  limits.max_cut_text = 8;
+  limits.max_cut_text_wire = 100;
+  ClientMessage out;
+  {
+    const uint8_t m[] = {2, 0, 0, 5};  // 5 encodings announced, none sent yet.
+    Reader r(m);
+    ParseOutcome p = parse_client_message(r, limits, out);
+    EXPECT_EQ(p.status, ParseOutcome::Status::kFail);
+    EXPECT_EQ(p.reason, "SetEncodings lists 5 encodings (limit 4)");
+  }
+  {
+    const uint8_t m[] = {6, 0, 0, 0, 0, 0, 0, 101};
+    Reader r(m);
+    EXPECT_EQ(parse_client_message(r, limits, out).status, ParseOutcome::Status::kFail);
+  }
+  {
+    const uint8_t m[] = {6, 0, 0, 0, 0, 0, 0, 50};  // Over max_cut_text: dropped, header consumed.
+    Reader r(m);
+    ASSERT_EQ(parse_client_message(r, limits, out).status, ParseOutcome::Status::kOk);
+    EXPECT_EQ(r.consumed(), 8u);
+    EXPECT_EQ(std::get<ClientCutText>(out).discard, 50u);
+  }
+  {
+    const uint8_t m[] = {6, 0, 0, 0, 0x80, 0, 0, 0};  // "Negative": extended clipboard only.
+    Reader r(m);
+    EXPECT_EQ(parse_client_message(r, MessageLimits{}, out).status, ParseOutcome::Status::kFail);
+  }
+}
+
+TEST(Messages, UnknownTypeFails) {
+  for (int t : {1, 7, 8, 127, 150, 248, 255}) {
+    const uint8_t m[] = {static_cast<uint8_t>(t), 0, 0, 0};
+    Reader r(m);
+    ClientMessage out;
+    ParseOutcome p = parse_client_message(r, MessageLimits{}, out);
+    EXPECT_EQ(p.status, ParseOutcome::Status::kFail) << t;
+    EXPECT_EQ(p.reason, "unknown client message type " + std::to_string(t));
+  }
+}
+
+TEST(Messages, RandomBytesNeverCrashOrOverread) {
+  std::mt19937 rng(7);
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::vector<uint8_t> buf(rng() % 40);
+    for (auto& b : buf) b = static_cast<uint8_t>(rng() % 8 == 0 ? rng() : rng() % 7);
+    Reader r(buf);
+    ClientMessage out;
+    ParseOutcome p = parse_client_message(r, MessageLimits{}, out);
+    if (p.status == ParseOutcome::Status::kNeedMore) {
+      EXPECT_EQ(r.consumed(), 0u);
+    }
+    EXPECT_LE(r.consumed(), buf.size());
+  }
+}
+
+TEST(ServerMessages, ExactBytes) {
+  ByteBuffer b;
+  write_framebuffer_update_header(b, 3);
+  write_rect_header(b, Rect{1, 2, 3, 4}, -223);
+  EXPECT_EQ(bytes(b),
+            (std::vector<uint8_t>{0, 0, 0, 3, 0, 1, 0, 2, 0, 3, 0, 4, 0xFF, 0xFF, 0xFF, 0x21}));
+  b.clear();
+  const Colour16 cols[] = {{1, 2, 3}, {0xFFFF, 0, 0x8000}};
+  write_set_colour_map_entries(b, 5, cols);
+  EXPECT_EQ(bytes(b),
+            (std::vector<uint8_t>{1, 0, 0, 5, 0, 2, 0, 1, 0, 2, 0, 3, 0xFF, 0xFF, 0, 0, 0x80, 0}));
+  b.clear();
+  write_bell(b);
+  write_server_cut_text(b, "xyz");
+  EXPECT_EQ(bytes(b), (std::vector<uint8_t>{2, 3, 0, 0, 0, 0, 0, 0, 3, 'x', 'y', 'z'}));
+}
+
+TEST(Geometry, RectIntersectAndRegionOps) {
+  EXPECT_EQ((Rect{0, 0, 10, 10}.intersect(Rect{5, 5, 10, 10})), (Rect{5, 5, 5, 5}));
+  EXPECT_TRUE((Rect{0, 0, 10, 10}.intersect(Rect{10, 0, 5, 5})).empty());
+  EXPECT_TRUE((Rect{60000, 60000, 65535, 65535}.intersect(Rect{0, 0, 1920, 1080})).empty());
+  Region r(Rect{0, 0, 10, 10});
+  r.add(Rect{5, 5, 10, 10});
+  EXPECT_EQ(r.area(), 175);
+  EXPECT_EQ(r.bounds(), (Rect{0, 0, 15, 15}));
+  r.subtract(Rect{0, 0, 15, 5});  // Removes the top half of the first square only.
+  EXPECT_EQ(r.area(), 125);
+  EXPECT_TRUE(r.contains(7, 7));
+  EXPECT_FALSE(r.contains(1, 1));
+  Region copy = r;
+  copy.translate(100, 0);
+  EXPECT_TRUE(copy.contains(107, 7));
+  EXPECT_TRUE(r.intersected(copy).empty());
+  r.intersect(Rect{0, 0, 0, 0});
+  EXPECT_TRUE(r.empty());
+  Region moved = std::move(copy);
+  EXPECT_EQ(moved.area(), 125);
+}
+
+}  // namespace
+}  // namespace vncd::rfb
