@@ -1,1 +1,339 @@
-// placeholder until implemented (this session)
+#include "platform/x11/x11_frame_source.h"
+
+#include <X11/Xutil.h>
+#include <X11/extensions/XShm.h>
+#include <X11/extensions/Xrandr.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "rfb/log.h"
+
+namespace vncd::platform {
+namespace {
+
+struct XImageDeleter {
+  void operator()(XImage* image) const { XDestroyImage(image); }
+};
+using XImagePtr = std::unique_ptr<XImage, XImageDeleter>;
+
+// A SysV shared memory segment attached to this process. Move-only.
+class ShmSegment {
+ public:
+  static Result<ShmSegment> create(size_t bytes) {
+    const int id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
+    if (id < 0) return Error(std::string("shmget failed: ") + std::strerror(errno));
+    void* addr = shmat(id, nullptr, 0);
+    if (addr == reinterpret_cast<void*>(-1)) {
+      const int err = errno;
+      shmctl(id, IPC_RMID, nullptr);
+      return Error(std::string("shmat failed: ") + std::strerror(err));
+    }
+    return ShmSegment(id, addr);
+  }
+  ShmSegment(ShmSegment&& o) noexcept
+      : id_(std::exchange(o.id_, -1)), addr_(std::exchange(o.addr_, nullptr)) {}
+  ShmSegment& operator=(ShmSegment&&) = delete;
+  ~ShmSegment() {
+    if (addr_ != nullptr) shmdt(addr_);
+    mark_removed();
+  }
+
+  // Marks the segment for removal once every process has detached, so a crash leaks nothing.
+  // Only after the X server attached: a removed segment cannot be attached any more.
+  void mark_removed() {
+    if (id_ >= 0) shmctl(id_, IPC_RMID, nullptr);
+    id_ = -1;
+  }
+  int id() const { return id_; }
+  char* addr() const { return static_cast<char*>(addr_); }
+
+ private:
+  ShmSegment(int id, void* addr) : id_(id), addr_(addr) {}
+  int id_;
+  void* addr_;
+};
+
+Result<rfb::PixelFormat> format_from_visual(Display* dpy, const Visual* visual, int depth) {
+  if (visual->c_class != TrueColor && visual->c_class != DirectColor) {
+    return Error(
+        "the X display's default visual is not true colour (colour-map visuals are not "
+        "supported)");
+  }
+  int bpp = 0;
+  int count = 0;
+  XPixmapFormatValues* formats = XListPixmapFormats(dpy, &count);
+  for (int i = 0; i < count; ++i) {
+    if (formats[i].depth == depth) bpp = formats[i].bits_per_pixel;
+  }
+  if (formats != nullptr) XFree(formats);
+  if (bpp != 8 && bpp != 16 && bpp != 32) {
+    return Error("unsupported X pixmap format: depth " + std::to_string(depth) + " at " +
+                 std::to_string(bpp) + " bits per pixel");
+  }
+
+  rfb::PixelFormat pf;
+  pf.bpp = static_cast<uint8_t>(bpp);
+  pf.depth = static_cast<uint8_t>(depth);
+  pf.big_endian = ImageByteOrder(dpy) == MSBFirst;
+  pf.true_colour = true;
+  const unsigned long masks[3] = {visual->red_mask, visual->green_mask, visual->blue_mask};
+  uint16_t* maxes[3] = {&pf.red_max, &pf.green_max, &pf.blue_max};
+  uint8_t* shifts[3] = {&pf.red_shift, &pf.green_shift, &pf.blue_shift};
+  for (int c = 0; c < 3; ++c) {
+    const unsigned long mask = masks[c];
+    if (mask == 0) return Error("X visual has an empty colour mask");
+    const int shift = std::countr_zero(mask);
+    const unsigned long max = mask >> shift;
+    if ((max & (max + 1)) != 0 || max > 255) {
+      return Error("unsupported X visual: colour masks must be contiguous and at most 8 bits");
+    }
+    *maxes[c] = static_cast<uint16_t>(max);
+    *shifts[c] = static_cast<uint8_t>(shift);
+  }
+  if (Result<void> st = pf.validate(); !st) {
+    return Error("unsupported X pixel format " + pf.str() + ": " + st.error().message());
+  }
+  return pf;
+}
+
+}  // namespace
+
+// One XShm image the size of the screen: the segment, the XImage describing it, and the server's
+// attachment. Torn down in the reverse order.
+class ShmImage {
+ public:
+  static Result<std::unique_ptr<ShmImage>> create(X11Display& display, Visual* visual, int depth,
+                                                  rfb::Size size) {
+    Display* dpy = display.get();
+    auto info = std::make_unique<XShmSegmentInfo>();
+    XImagePtr image(XShmCreateImage(dpy, visual, static_cast<unsigned>(depth), ZPixmap, nullptr,
+                                    info.get(), static_cast<unsigned>(size.width),
+                                    static_cast<unsigned>(size.height)));
+    if (!image) return Error("XShmCreateImage failed");
+    auto segment = ShmSegment::create(static_cast<size_t>(image->bytes_per_line) *
+                                      static_cast<size_t>(image->height));
+    if (!segment) return segment.error();
+    info->shmid = segment->id();
+    info->shmaddr = segment->addr();
+    info->readOnly = False;
+    image->data = segment->addr();
+
+    std::optional<XErrorRecord> err;
+    {
+      X11ErrorTrap trap(display);
+      XShmAttach(dpy, info.get());
+      err = trap.sync();
+    }
+    segment->mark_removed();  // The server has attached (or failed to): nobody else needs the id.
+    if (err || display.lost()) {
+      image->data = nullptr;
+      return Error("XShmAttach failed: " + (err ? err->text : std::string("connection lost")));
+    }
+    return std::unique_ptr<ShmImage>(
+        new ShmImage(dpy, std::move(info), std::move(segment.value()), std::move(image)));
+  }
+
+  ~ShmImage() {
+    XShmDetach(dpy_, info_.get());
+    image_->data = nullptr;  // The segment is not Xlib's to free.
+    image_.reset();
+    // segment_ detaches last, after the server was told to let go.
+  }
+  ShmImage(const ShmImage&) = delete;
+  ShmImage& operator=(const ShmImage&) = delete;
+
+  XImage& image() { return *image_; }
+  rfb::Size size() const { return {image_->width, image_->height}; }
+
+ private:
+  ShmImage(Display* dpy, std::unique_ptr<XShmSegmentInfo> info, ShmSegment segment, XImagePtr image)
+      : dpy_(dpy), info_(std::move(info)), segment_(std::move(segment)), image_(std::move(image)) {}
+
+  Display* dpy_;
+  std::unique_ptr<XShmSegmentInfo> info_;  // XShmCreateImage keeps a pointer to it.
+  ShmSegment segment_;
+  XImagePtr image_;
+};
+
+Result<std::unique_ptr<X11FrameSource>> X11FrameSource::create(
+    const std::string& display_name, const X11FrameSourceOptions& options) {
+  if (options.tile_size <= 0) return Error("tile size must be positive");
+  auto display = X11Display::open(display_name);
+  if (!display) return display.error();
+  Display* dpy = display->get();
+  const int screen = DefaultScreen(dpy);
+  Visual* visual = DefaultVisual(dpy, screen);
+  const int depth = DefaultDepth(dpy, screen);
+  auto format = format_from_visual(dpy, visual, depth);
+  if (!format) return Error("display " + display->name() + ": " + format.error().message());
+
+  std::unique_ptr<X11FrameSource> source(
+      new X11FrameSource(std::move(display.value()), options, *format, visual, depth));
+  return source;
+}
+
+X11FrameSource::X11FrameSource(X11Display display, const X11FrameSourceOptions& options,
+                               rfb::PixelFormat format, Visual* visual, int depth)
+    : display_(std::move(display)),
+      options_(options),
+      format_(format),
+      visual_(visual),
+      depth_(depth) {
+  Display* dpy = display_.get();
+  const int screen = DefaultScreen(dpy);
+  size_ = {DisplayWidth(dpy, screen), DisplayHeight(dpy, screen)};
+  int error_base = 0;
+  if (XRRQueryExtension(dpy, &randr_event_base_, &error_base)) {
+    XRRSelectInput(dpy, display_.root(), RRScreenChangeNotifyMask);
+  } else {
+    randr_event_base_ = -1;
+  }
+  setup_shm();
+}
+
+X11FrameSource::~X11FrameSource() = default;
+
+void X11FrameSource::setup_shm() {
+  shm_.reset();
+  if (options_.force_get_image || shm_failed_) return;
+  Display* dpy = display_.get();
+  if (!display_.is_local()) {
+    log::info("display ", display_.name(), " is not local: capturing with XGetImage");
+    shm_failed_ = true;
+    return;
+  }
+  if (!XShmQueryExtension(dpy)) {
+    log::info("display ", display_.name(), " has no MIT-SHM: capturing with XGetImage");
+    shm_failed_ = true;
+    return;
+  }
+  auto image = ShmImage::create(display_, visual_, depth_, size_);
+  if (!image) {
+    log::warn("display ", display_.name(), ": ", image.error().message(),
+              "; capturing with XGetImage");
+    shm_failed_ = true;
+    return;
+  }
+  shm_ = std::move(image.value());
+}
+
+void X11FrameSource::process_events() {
+  Display* dpy = display_.get();
+  if (display_.lost()) return;
+  while (XPending(dpy) > 0) {
+    XEvent ev;
+    XNextEvent(dpy, &ev);
+    // Keeps Xlib's idea of the screen size current; capture() checks the root geometry itself.
+    if (randr_event_base_ >= 0 && ev.type == randr_event_base_ + RRScreenChangeNotify) {
+      XRRUpdateConfiguration(&ev);
+    }
+  }
+}
+
+void X11FrameSource::add_change_hint(const rfb::Region& region) {
+  if (!hint_) hint_.emplace();
+  hint_->add(region);
+}
+
+Result<void> X11FrameSource::copy_image(const XImage& image, rfb::Frame& frame) const {
+  if (image.bits_per_pixel != format_.bpp || image.width < frame.size().width ||
+      image.height < frame.size().height || (image.byte_order == MSBFirst) != format_.big_endian) {
+    return Error("X image layout does not match the screen format");
+  }
+  const size_t row_bytes = frame.stride();
+  for (int y = 0; y < frame.size().height; ++y) {
+    std::memcpy(frame.mutable_row(y),
+                image.data + static_cast<size_t>(y) * static_cast<size_t>(image.bytes_per_line),
+                row_bytes);
+  }
+  return {};
+}
+
+Result<void> X11FrameSource::grab_into(rfb::Frame& frame) {
+  Display* dpy = display_.get();
+  const rfb::Size size = frame.size();
+  if (shm_) {
+    std::optional<XErrorRecord> err;
+    bool ok = false;
+    {
+      X11ErrorTrap trap(display_);
+      ok = XShmGetImage(dpy, display_.root(), &shm_->image(), 0, 0, AllPlanes) != 0;
+      err = trap.sync();
+    }
+    if (ok && !err) return copy_image(shm_->image(), frame);
+    if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+    log::warn("display ", display_.name(), ": XShmGetImage failed",
+              err ? ": " + err->text : std::string(), "; capturing with XGetImage from now on");
+    shm_failed_ = true;
+    shm_.reset();
+  }
+
+  XImagePtr image;
+  std::optional<XErrorRecord> err;
+  {
+    X11ErrorTrap trap(display_);
+    image.reset(XGetImage(dpy, display_.root(), 0, 0, static_cast<unsigned>(size.width),
+                          static_cast<unsigned>(size.height), AllPlanes, ZPixmap));
+    err = trap.sync();
+  }
+  if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+  if (!image || err) {
+    return Error("XGetImage of the root window failed" + (err ? ": " + err->text : std::string()));
+  }
+  return copy_image(*image, frame);
+}
+
+Result<rfb::Capture> X11FrameSource::capture() {
+  if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+  Display* dpy = display_.get();
+
+  // The root window's geometry is the screen size; RandR changes show up here too.
+  bool size_changed = false;
+  for (int attempt = 0;; ++attempt) {
+    Window root_ret = 0;
+    int x = 0, y = 0;
+    unsigned w = 0, h = 0, border = 0, depth = 0;
+    if (!XGetGeometry(dpy, display_.root(), &root_ret, &x, &y, &w, &h, &border, &depth) ||
+        display_.lost()) {
+      return Error("lost the connection to X display " + display_.name());
+    }
+    const rfb::Size now{static_cast<int>(w), static_cast<int>(h)};
+    if (now != size_) {
+      log::info("display ", display_.name(), ": screen is now ", now.width, "x", now.height);
+      size_changed = true;
+      size_ = now;
+      previous_.reset();
+      setup_shm();
+    }
+
+    auto frame = std::make_shared<rfb::Frame>(size_, format_);
+    Result<void> grabbed = grab_into(*frame);
+    if (!grabbed) {
+      // The screen may have been resized between the geometry query and the grab: retry once.
+      if (attempt == 0 && !display_.lost()) continue;
+      return grabbed.error();
+    }
+
+    rfb::Capture result;
+    result.size_changed = size_changed;
+    const rfb::Rect screen{0, 0, size_.width, size_.height};
+    if (!previous_) {
+      result.changed = rfb::Region(screen);
+    } else if (hint_) {
+      result.changed = diff_tiles(*previous_, *frame, *hint_, options_.tile_size);
+    } else {
+      result.changed = diff_tiles(*previous_, *frame, options_.tile_size);
+    }
+    hint_.reset();
+    previous_ = frame;
+    result.frame = std::move(frame);
+    return result;
+  }
+}
+
+}  // namespace vncd::platform

@@ -1,0 +1,123 @@
+// X11Clipboard against a private Xvfb and xclip: serving our text, noticing other owners,
+// Latin-1/UTF-8 conversion, the size limit, INCR transfers.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "platform/x11/x11_clipboard.h"
+#include "x11_test_support.h"
+// Xlib headers after ours (Xlib #defines Status).
+#include <X11/Xatom.h>
+
+namespace vncd::platform {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::ChildProcess;
+using test_support::read_all;
+using test_support::wait_until;
+using test_support::Xvfb;
+
+class X11ClipboardTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    xvfb_ = Xvfb::start(&error);
+    ASSERT_TRUE(xvfb_) << error;
+  }
+  static void TearDownTestSuite() { xvfb_.reset(); }
+
+  void SetUp() override {
+    ASSERT_TRUE(xvfb_);
+    auto c = X11Clipboard::create(xvfb_->display());
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    clipboard_ = std::move(c.value());
+    clipboard_->on_change([this](const std::string& text) { changes_.push_back(text); });
+  }
+
+  void pump() { clipboard_->process_events(); }
+
+  // Runs `xclip -o` while our clipboard answers its requests.
+  std::string xclip_out(const std::string& selection, const std::string& target = "") {
+    std::vector<std::string> argv = {"/usr/bin/xclip", "-o",       "-selection",
+                                     selection,        "-display", xvfb_->display()};
+    if (!target.empty()) argv.insert(argv.end(), {"-t", target});
+    auto p = ChildProcess::spawn(argv, false, true);
+    EXPECT_TRUE(p);
+    if (!p) return {};
+    std::string out = read_all(p->stdout_fd(), 5s, [&] { pump(); });
+    int status = -1;
+    EXPECT_TRUE(p->wait_exit(5s, &status));
+    return out;
+  }
+
+  // Starts `xclip -i` in the foreground owning `selection` with `data`; it serves until another
+  // client takes the selection (or it is killed when the returned object goes).
+  std::unique_ptr<ChildProcess> xclip_in(const std::string& selection, const std::string& data) {
+    auto p = ChildProcess::spawn(
+        {"/usr/bin/xclip", "-i", "-quiet", "-selection", selection, "-display", xvfb_->display()},
+        true, false);
+    EXPECT_TRUE(p);
+    if (p) {
+      EXPECT_TRUE(p->write_stdin_and_close(data));
+    }
+    return p;
+  }
+
+  static std::unique_ptr<Xvfb> xvfb_;
+  std::unique_ptr<X11Clipboard> clipboard_;
+  std::vector<std::string> changes_;
+};
+
+std::unique_ptr<Xvfb> X11ClipboardTest::xvfb_;
+
+TEST_F(X11ClipboardTest, ServesOurTextAsUtf8AndLatin1) {
+  clipboard_->set_text("Hello clipboard \xe9!\nline two");
+  EXPECT_EQ(xclip_out("clipboard"), "Hello clipboard \xc3\xa9!\nline two");
+  EXPECT_EQ(xclip_out("clipboard", "UTF8_STRING"), "Hello clipboard \xc3\xa9!\nline two");
+  EXPECT_EQ(xclip_out("clipboard", "STRING"), "Hello clipboard \xe9!\nline two");
+  EXPECT_EQ(xclip_out("primary", "UTF8_STRING"), "Hello clipboard \xc3\xa9!\nline two");
+  const std::string targets = xclip_out("clipboard", "TARGETS");
+  EXPECT_NE(targets.find("UTF8_STRING"), std::string::npos) << targets;
+  EXPECT_NE(targets.find("STRING"), std::string::npos) << targets;
+  EXPECT_TRUE(changes_.empty());  // Our own ownership is not a change.
+
+  clipboard_->set_text("second");
+  EXPECT_EQ(xclip_out("clipboard"), "second");
+}
+
+TEST_F(X11ClipboardTest, OtherOwnersTextIsReportedAsLatin1) {
+  auto owner = xclip_in("clipboard", "from xclip \xc3\xbc \xe2\x82\xac");
+  ASSERT_TRUE(wait_until([&] { return !changes_.empty(); }, 5s, [&] { pump(); }));
+  EXPECT_EQ(changes_[0], "from xclip \xfc ?");  // The euro sign has no Latin-1 form.
+
+  // PRIMARY is followed too.
+  auto primary = xclip_in("primary", "selected words");
+  ASSERT_TRUE(wait_until([&] { return changes_.size() >= 2; }, 5s, [&] { pump(); }));
+  EXPECT_EQ(changes_[1], "selected words");
+
+  // Taking the clipboard back ends xclip's ownership (and xclip itself).
+  clipboard_->set_text("ours again");
+  EXPECT_TRUE(wait_until([&] { return owner->wait_exit(0ms); }, 5s, [&] { pump(); }));
+  EXPECT_EQ(xclip_out("clipboard"), "ours again");
+  EXPECT_EQ(changes_.size(), 2u);
+}
+
+TEST_F(X11ClipboardTest, TextOverTheLimitIsIgnored) {
+  auto big = xclip_in("clipboard", std::string(kMaxClipboardBytes + 1000, 'x'));
+  EXPECT_FALSE(wait_until([&] { return !changes_.empty(); }, 1500ms, [&] { pump(); }));
+  auto small = xclip_in("clipboard", "small after big");
+  ASSERT_TRUE(wait_until([&] { return !changes_.empty(); }, 5s, [&] { pump(); }));
+  EXPECT_EQ(changes_, (std::vector<std::string>{"small after big"}));
+}
+
+TEST_F(X11ClipboardTest, TextJustUnderTheLimitArrivesWhole) {
+  std::string text(kMaxClipboardBytes - 10, 'y');
+  text[12345] = 'z';
+  auto owner = xclip_in("clipboard", text);
+  ASSERT_TRUE(wait_until([&] { return !changes_.empty(); }, 5s, [&] { pump(); }));
+  EXPECT_EQ(changes_[0], text);
+}
+
+}  // namespace
+}  // namespace vncd::platform
