@@ -52,7 +52,9 @@ std::string user_and_host() {
 }
 
 int run(const server::Options& opts) {
-  log::set_level(opts.log_level);
+  // Start-up progress stays quiet at the default level, so that a failure to start is exactly
+  // one line on stderr; what was set up is logged once the server listens. Warnings still show.
+  log::set_level(opts.log_level == log::Level::kInfo ? log::Level::kWarn : opts.log_level);
 
   // SIGINT/SIGTERM are handled on the loop thread through a signalfd. Block them now, before
   // any thread exists, so none is delivered to a thread that would take the default action;
@@ -63,33 +65,7 @@ int run(const server::Options& opts) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  // The desktop: --display, else $DISPLAY, else (or with --virtual) a private Xvfb. The virtual
-  // display is declared first so it outlives everything that talks to it.
-  std::unique_ptr<server::VirtualDisplay> virtual_display;
-  std::string display = opts.display;
-  const char* env_display = std::getenv("DISPLAY");
-  if (display.empty() && !opts.virtual_requested && env_display != nullptr && *env_display) {
-    display = env_display;
-  }
-  if (display.empty()) {
-    server::VirtualDisplaySpec spec;
-    spec.size = opts.virtual_size;
-    spec.session_command =
-        opts.session_given ? opts.session_command : server::VirtualDisplay::default_session();
-    spec.show_child_output = opts.log_level >= log::Level::kDebug;
-    auto started = server::VirtualDisplay::start(spec);
-    if (!started) {
-      print_error(started.error().message());
-      return kExitFailure;
-    }
-    virtual_display = std::move(started.value());
-    display = virtual_display->display_name();
-    log::info("started a virtual desktop on ", display, " (", opts.virtual_size.width, "x",
-              opts.virtual_size.height, "x", opts.virtual_size.depth, ")",
-              spec.session_command.empty() ? std::string() : ", session: " + spec.session_command);
-  }
-
-  // Security first: a bad password file should fail before anything touches the display.
+  // Security first: a bad password file should fail before a virtual desktop is started.
   security::SecurityConfig security_config;
   security_config.types = opts.security_list();
   if (!opts.password_file.empty()) {
@@ -104,6 +80,31 @@ int run(const server::Options& opts) {
   if (!security) {
     print_error(security.error().message());
     return kExitFailure;
+  }
+
+  // The desktop: --display, else $DISPLAY, else (or with --virtual) a private Xvfb. The virtual
+  // display is declared first so it outlives everything that talks to it.
+  std::unique_ptr<server::VirtualDisplay> virtual_display;
+  std::string display = opts.display;
+  std::string virtual_session;
+  const char* env_display = std::getenv("DISPLAY");
+  if (display.empty() && !opts.virtual_requested && env_display != nullptr && *env_display) {
+    display = env_display;
+  }
+  if (display.empty()) {
+    server::VirtualDisplaySpec spec;
+    spec.size = opts.virtual_size;
+    spec.session_command =
+        opts.session_given ? opts.session_command : server::VirtualDisplay::default_session();
+    spec.show_child_output = opts.log_level >= log::Level::kDebug;
+    virtual_session = spec.session_command;
+    auto started = server::VirtualDisplay::start(spec);
+    if (!started) {
+      print_error(started.error().message());
+      return kExitFailure;
+    }
+    virtual_display = std::move(started.value());
+    display = virtual_display->display_name();
   }
 
   auto platform = platform::open_x11_platform(display);
@@ -130,10 +131,16 @@ int run(const server::Options& opts) {
     print_error(port.error().message());
     return kExitFailure;
   }
+  log::set_level(opts.log_level);
   if (opts.server.port == 0) {
     // Scripts (and the integration tests) read the chosen port from here.
     std::printf("PORT=%d\n", port.value());
     std::fflush(stdout);
+  }
+  if (virtual_display) {
+    log::info("started a virtual desktop on ", display, " (", opts.virtual_size.width, "x",
+              opts.virtual_size.height, "x", opts.virtual_size.depth, ")",
+              virtual_session.empty() ? std::string() : ", session: " + virtual_session);
   }
   log::info("serving ", display, " on ", config.listen_address, ":", port.value(),
             " (security: ", opts.security_list(), ")");
