@@ -102,6 +102,12 @@ class ByteBuffer {
     data_.resize(old + n);
     return data_.data() + old;
   }
+  // Drops bytes from the end so that size() == n (n <= size()).
+  void truncate(size_t n) {
+    assert(n <= size());
+    data_.resize(head_ + n);
+  }
+
   // Overwrites a big-endian u32 at an offset (from data()) already written, e.g. a length prefix
   // reserved before the payload was known.
   void patch_u32(size_t offset, uint32_t v) {

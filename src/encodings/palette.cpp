@@ -1,0 +1,111 @@
+#include "encodings/palette.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "encodings/pixels.h"
+
+namespace vncd::enc {
+
+void Palette::clear() {
+  for (int i = 0; i < size_; ++i) {
+    size_t h = hash(colours_[static_cast<size_t>(i)]);
+    while (slots_[h] != -1) {
+      slots_[h] = -1;
+      h = (h + 1) & (kHashSize - 1);
+    }
+  }
+  size_ = 0;
+}
+
+int Palette::lookup(uint32_t colour) const {
+  for (size_t h = hash(colour);; h = (h + 1) & (kHashSize - 1)) {
+    int16_t s = slots_[h];
+    if (s < 0) return -1;
+    if (colours_[static_cast<size_t>(s)] == colour) return s;
+  }
+}
+
+bool Palette::add(uint32_t colour, uint32_t count, int limit) {
+  size_t h = hash(colour);
+  for (;; h = (h + 1) & (kHashSize - 1)) {
+    int16_t s = slots_[h];
+    if (s < 0) break;
+    if (colours_[static_cast<size_t>(s)] == colour) {
+      counts_[static_cast<size_t>(s)] += count;
+      return true;
+    }
+  }
+  if (size_ >= std::min(limit, kMaxColours)) return false;
+  colours_[static_cast<size_t>(size_)] = colour;
+  counts_[static_cast<size_t>(size_)] = count;
+  slots_[h] = static_cast<int16_t>(size_);
+  ++size_;
+  return true;
+}
+
+int Palette::most_frequent() const {
+  int best = 0;
+  for (int i = 1; i < size_; ++i)
+    if (counts_[static_cast<size_t>(i)] > counts_[static_cast<size_t>(best)]) best = i;
+  return best;
+}
+
+void Palette::sort_by_count() {
+  std::array<int, kMaxColours> order{};
+  std::iota(order.begin(), order.begin() + size_, 0);
+  std::stable_sort(order.begin(), order.begin() + size_, [&](int a, int b) {
+    return counts_[static_cast<size_t>(a)] > counts_[static_cast<size_t>(b)];
+  });
+  std::array<uint32_t, kMaxColours> c{}, n{};
+  for (int i = 0; i < size_; ++i) {
+    c[static_cast<size_t>(i)] = colours_[static_cast<size_t>(order[static_cast<size_t>(i)])];
+    n[static_cast<size_t>(i)] = counts_[static_cast<size_t>(order[static_cast<size_t>(i)])];
+  }
+  colours_ = c;
+  counts_ = n;
+  rebuild_hash();
+}
+
+void Palette::rebuild_hash() {
+  slots_.fill(-1);
+  for (int i = 0; i < size_; ++i) {
+    size_t h = hash(colours_[static_cast<size_t>(i)]);
+    while (slots_[h] != -1) h = (h + 1) & (kHashSize - 1);
+    slots_[h] = static_cast<int16_t>(i);
+  }
+}
+
+bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
+  out.clear();
+  return dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+    for (int y = 0; y < pixels.height; ++y) {
+      const uint8_t* row = pixels.row(y);
+      int x = 0;
+      while (x < pixels.width) {
+        const T c = load_pixel<T>(row + x * sizeof(T));
+        int run = 1;
+        while (x + run < pixels.width && load_pixel<T>(row + (x + run) * sizeof(T)) == c) ++run;
+        if (!out.add(c, static_cast<uint32_t>(run), limit)) return false;
+        x += run;
+      }
+    }
+    return true;
+  });
+}
+
+bool is_solid(const rfb::PixelView& pixels, uint32_t* colour) {
+  if (pixels.width <= 0 || pixels.height <= 0) return false;
+  return dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+    const T c = load_pixel<T>(pixels.data);
+    for (int y = 0; y < pixels.height; ++y) {
+      const uint8_t* row = pixels.row(y);
+      for (int x = 0; x < pixels.width; ++x)
+        if (load_pixel<T>(row + x * sizeof(T)) != c) return false;
+    }
+    if (colour) *colour = c;
+    return true;
+  });
+}
+
+}  // namespace vncd::enc

@@ -1,0 +1,13 @@
+#include "support/reference_decoders.h"
+
+namespace vncd::test {
+
+std::span<const ReferenceDecoderEntry> reference_decoder_table() {
+  // One row per encoding with a reference decoder; each author adds theirs.
+  static const ReferenceDecoderEntry table[] = {
+      {-1, nullptr},  // Sentinel so the array is never empty; never matches a real encoding.
+  };
+  return std::span<const ReferenceDecoderEntry>(table).subspan(1);
+}
+
+}  // namespace vncd::test
