@@ -185,4 +185,8 @@ std::optional<XErrorRecord> X11ErrorTrap::sync() {
   return s.traps[depth_].first;
 }
 
+std::optional<XErrorRecord> X11ErrorTrap::caught() const {
+  return display_.state_->traps[depth_].first;
+}
+
 }  // namespace vncd::platform

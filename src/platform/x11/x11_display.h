@@ -80,6 +80,9 @@ class X11ErrorTrap {
 
   // XSync, then the first error since the trap started (nullopt: none).
   std::optional<XErrorRecord> sync();
+  // The first error seen so far, without a round trip: enough right after a request that waits
+  // for its reply (XShmGetImage, XGetImage), since its error arrives in place of that reply.
+  std::optional<XErrorRecord> caught() const;
 
  private:
   X11Display& display_;

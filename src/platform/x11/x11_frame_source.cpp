@@ -263,7 +263,7 @@ Result<void> X11FrameSource::grab_into(rfb::Frame& frame) {
     {
       X11ErrorTrap trap(display_);
       ok = XShmGetImage(dpy, display_.root(), &shm_->image(), 0, 0, AllPlanes) != 0;
-      err = trap.sync();
+      err = trap.caught();
     }
     if (ok && !err) return copy_image(shm_->image(), frame);
     if (display_.lost()) return Error("lost the connection to X display " + display_.name());
@@ -279,7 +279,7 @@ Result<void> X11FrameSource::grab_into(rfb::Frame& frame) {
     X11ErrorTrap trap(display_);
     image.reset(XGetImage(dpy, display_.root(), 0, 0, static_cast<unsigned>(size.width),
                           static_cast<unsigned>(size.height), AllPlanes, ZPixmap));
-    err = trap.sync();
+    err = trap.caught();
   }
   if (display_.lost()) return Error("lost the connection to X display " + display_.name());
   if (!image || err) {

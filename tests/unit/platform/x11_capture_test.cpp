@@ -226,5 +226,30 @@ INSTANTIATE_TEST_SUITE_P(Paths, X11CaptureTest, ::testing::Values(false, true),
                            return param.param ? std::string("XGetImage") : std::string("Shm");
                          });
 
+TEST(X11CaptureRemote, RemoteDisplayIsCapturedWithXGetImage) {
+  std::string error;
+  auto xvfb = Xvfb::start(&error, "320x200x24", /*listen_tcp=*/true);
+  ASSERT_TRUE(xvfb) << error;
+  const std::string tcp_name = "127.0.0.1" + xvfb->display();
+  auto source = X11FrameSource::create(tcp_name);
+  ASSERT_TRUE(source.ok()) << source.error().message();
+  EXPECT_FALSE((*source)->using_shm());  // A TCP connection cannot share memory with the server.
+  auto c = (*source)->capture();
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->frame->size(), (rfb::Size{320, 200}));
+
+  auto local = X11FrameSource::create(xvfb->display());
+  ASSERT_TRUE(local.ok()) << local.error().message();
+  auto reference = (*local)->capture();
+  ASSERT_TRUE(reference.ok());
+  EXPECT_TRUE((*local)->using_shm());
+  for (int y = 0; y < 200; ++y) {
+    ASSERT_EQ(
+        std::memcmp(c->frame->view().row(y), reference->frame->view().row(y), c->frame->stride()),
+        0)
+        << "row " << y;
+  }
+}
+
 }  // namespace
 }  // namespace vncd::platform

@@ -2,7 +2,9 @@
 // Latin-1/UTF-8 conversion, the size limit, INCR transfers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "platform/x11/x11_clipboard.h"
 #include "x11_test_support.h"
@@ -17,6 +19,85 @@ using test_support::ChildProcess;
 using test_support::read_all;
 using test_support::wait_until;
 using test_support::Xvfb;
+
+// An ICCCM owner that sends its text in INCR chunks (as GTK does for large selections), on its
+// own connection. `claimed` is the size it announces, which may understate the real one.
+class IncrOwner {
+ public:
+  IncrOwner(const std::string& display, std::string data, long claimed, size_t chunk)
+      : data_(std::move(data)), claimed_(claimed), chunk_(chunk) {
+    auto d = X11Display::open(display);
+    EXPECT_TRUE(d.ok());
+    if (!d.ok()) return;
+    display_.emplace(std::move(d.value()));
+    Display* dpy = display_->get();
+    window_ = XCreateSimpleWindow(dpy, display_->root(), 0, 0, 1, 1, 0, 0, 0);
+    clipboard_ = XInternAtom(dpy, "CLIPBOARD", False);
+    utf8_ = XInternAtom(dpy, "UTF8_STRING", False);
+    incr_ = XInternAtom(dpy, "INCR", False);
+    XSetSelectionOwner(dpy, clipboard_, window_, CurrentTime);
+    XSync(dpy, False);
+  }
+
+  bool finished() const { return finished_; }
+
+  void pump() {
+    if (!display_) return;
+    Display* dpy = display_->get();
+    while (XPending(dpy) > 0) {
+      XEvent ev;
+      XNextEvent(dpy, &ev);
+      if (ev.type == SelectionRequest) {
+        const XSelectionRequestEvent& req = ev.xselectionrequest;
+        XSelectionEvent reply{};
+        reply.type = SelectionNotify;
+        reply.requestor = req.requestor;
+        reply.selection = req.selection;
+        reply.target = req.target;
+        reply.time = req.time;
+        reply.property = None;
+        if (req.target == utf8_) {
+          requestor_ = req.requestor;
+          property_ = req.property;
+          offset_ = 0;
+          XSelectInput(dpy, requestor_, PropertyChangeMask);
+          XChangeProperty(dpy, requestor_, property_, incr_, 32, PropModeReplace,
+                          reinterpret_cast<const unsigned char*>(&claimed_), 1);
+          reply.property = property_;
+          sending_ = true;
+        }
+        XSendEvent(dpy, req.requestor, False, NoEventMask, reinterpret_cast<XEvent*>(&reply));
+      } else if (ev.type == PropertyNotify && sending_ && ev.xproperty.window == requestor_ &&
+                 ev.xproperty.atom == property_ && ev.xproperty.state == PropertyDelete) {
+        // The requestor took the previous piece: send the next (zero length at the end).
+        const size_t n = std::min(chunk_, data_.size() - offset_);
+        XChangeProperty(dpy, requestor_, property_, utf8_, 8, PropModeReplace,
+                        reinterpret_cast<const unsigned char*>(data_.data() + offset_),
+                        static_cast<int>(n));
+        offset_ += n;
+        if (n == 0) {
+          sending_ = false;
+          finished_ = true;
+          XSelectInput(dpy, requestor_, NoEventMask);
+        }
+      }
+    }
+    XFlush(dpy);
+  }
+
+ private:
+  std::optional<X11Display> display_;
+  std::string data_;
+  long claimed_;
+  size_t chunk_;
+  Window window_ = 0;
+  Atom clipboard_ = 0, utf8_ = 0, incr_ = 0;
+  Window requestor_ = 0;
+  Atom property_ = 0;
+  size_t offset_ = 0;
+  bool sending_ = false;
+  bool finished_ = false;
+};
 
 class X11ClipboardTest : public ::testing::Test {
  protected:
@@ -117,6 +198,42 @@ TEST_F(X11ClipboardTest, TextJustUnderTheLimitArrivesWhole) {
   auto owner = xclip_in("clipboard", text);
   ASSERT_TRUE(wait_until([&] { return !changes_.empty(); }, 5s, [&] { pump(); }));
   EXPECT_EQ(changes_[0], text);
+}
+
+TEST_F(X11ClipboardTest, IncrTransfersAreReassembled) {
+  std::string text;
+  for (int i = 0; i < 40000; ++i) text += "line " + std::to_string(i) + "\n";
+  ASSERT_GT(text.size(), 256u * 1024);
+  IncrOwner owner(xvfb_->display(), text, static_cast<long>(text.size()), 64 * 1024);
+  ASSERT_TRUE(wait_until([&] { return !changes_.empty(); }, 10s,
+                         [&] {
+                           owner.pump();
+                           pump();
+                         }));
+  EXPECT_TRUE(owner.finished());
+  EXPECT_EQ(changes_[0], text);
+}
+
+TEST_F(X11ClipboardTest, IncrOverTheLimitIsDropped) {
+  // Announced honestly: refused at once.
+  IncrOwner announced(xvfb_->display(), std::string(kMaxClipboardBytes + 1, 'a'),
+                      static_cast<long>(kMaxClipboardBytes + 1), 256 * 1024);
+  EXPECT_FALSE(wait_until([&] { return !changes_.empty(); }, 1s,
+                          [&] {
+                            announced.pump();
+                            pump();
+                          }));
+  // Understated: dropped once the chunks pass the limit.
+  IncrOwner understated(xvfb_->display(), std::string(kMaxClipboardBytes + 100000, 'b'), 1000,
+                        256 * 1024);
+  EXPECT_FALSE(wait_until([&] { return !changes_.empty(); }, 1500ms,
+                          [&] {
+                            understated.pump();
+                            pump();
+                          }));
+  auto small = xclip_in("clipboard", "small after incr");
+  ASSERT_TRUE(wait_until([&] { return !changes_.empty(); }, 5s, [&] { pump(); }));
+  EXPECT_EQ(changes_, (std::vector<std::string>{"small after incr"}));
 }
 
 }  // namespace

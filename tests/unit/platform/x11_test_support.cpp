@@ -42,6 +42,7 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(const std::vector<std::string>
   int out[2] = {-1, -1};
   if (pipe_stdin && pipe2(in, O_CLOEXEC) != 0) return nullptr;
   if (pipe_stdout && pipe2(out, O_CLOEXEC) != 0) return nullptr;
+  // Built before fork: the child may only call async-signal-safe functions.
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -50,7 +51,12 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(const std::vector<std::string>
   if (pid < 0) return nullptr;
   if (pid == 0) {
     if (pipe_stdin) dup2(in[0], 0);
-    if (pipe_stdout) dup2(out[1], 1);
+    if (pipe_stdout) {
+      dup2(out[1], 1);
+    } else {
+      const int null_fd = ::open("/dev/null", O_WRONLY);  // Chatty tools (xclip -quiet).
+      if (null_fd >= 0) dup2(null_fd, 1);
+    }
     for (int fd : keep_fds) fcntl(fd, F_SETFD, 0);
     execv(args[0], args.data());
     _exit(127);
@@ -110,16 +116,17 @@ void ChildProcess::kill_now() {
   pid_ = -1;
 }
 
-std::unique_ptr<Xvfb> Xvfb::start(std::string* error, const std::string& screen) {
+std::unique_ptr<Xvfb> Xvfb::start(std::string* error, const std::string& screen, bool listen_tcp) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     *error = "pipe failed";
     return nullptr;
   }
   // -noreset: the server must not reset when the test's last client disconnects.
-  auto process = ChildProcess::spawn({"/usr/bin/Xvfb", "-displayfd", std::to_string(fds[1]),
-                                      "-screen", "0", screen, "-nolisten", "tcp", "-noreset"},
-                                     false, false, {fds[1]});
+  auto process =
+      ChildProcess::spawn({"/usr/bin/Xvfb", "-displayfd", std::to_string(fds[1]), "-screen", "0",
+                           screen, listen_tcp ? "-listen" : "-nolisten", "tcp", "-noreset"},
+                          false, false, {fds[1]});
   ::close(fds[1]);
   if (!process) {
     ::close(fds[0]);

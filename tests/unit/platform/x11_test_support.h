@@ -39,8 +39,10 @@ class ChildProcess {
 
 class Xvfb {
  public:
-  // Starts /usr/bin/Xvfb on a free display; nullptr and *error on failure.
-  static std::unique_ptr<Xvfb> start(std::string* error, const std::string& screen = "640x480x24");
+  // Starts /usr/bin/Xvfb on a free display; nullptr and *error on failure. With listen_tcp the
+  // server also accepts TCP connections ("127.0.0.1:N"), which look remote to clients.
+  static std::unique_ptr<Xvfb> start(std::string* error, const std::string& screen = "640x480x24",
+                                     bool listen_tcp = false);
   const std::string& display() const { return display_; }
   // Kills the server at once (to test a lost connection).
   void kill_now() { process_->kill_now(); }
