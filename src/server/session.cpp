@@ -49,6 +49,12 @@ Status ClientSession::start() {
       // Writable first: a hang-up with output queued still lets us learn the write failed.
       if (ready & EventLoop::kWritable) on_writable();
       if (finished_) return;
+      if (closing_) {
+        // Only flushing is left; a hang-up means it never will finish (and, level-triggered,
+        // would otherwise be reported again and again until the close timer).
+        if (ready & EventLoop::kHangup) finish(conn_.close_reason());
+        return;
+      }
       if (ready & (EventLoop::kReadable | EventLoop::kHangup)) on_readable();
     });
     if (!st) return st;
