@@ -76,6 +76,7 @@ EventLoop::~EventLoop() {
 }
 
 Status EventLoop::watch(int fd, uint32_t interest, FdCallback callback) {
+  assert_loop_thread();
   if (fds_.count(fd) != 0) return Error("fd " + std::to_string(fd) + " is already watched");
   auto w = std::make_shared<Watch>(Watch{fd, next_watch_id_++, std::move(callback)});
   epoll_event ev{};
@@ -88,6 +89,7 @@ Status EventLoop::watch(int fd, uint32_t interest, FdCallback callback) {
 }
 
 Status EventLoop::modify(int fd, uint32_t interest) {
+  assert_loop_thread();
   auto it = fds_.find(fd);
   if (it == fds_.end()) return Error("fd " + std::to_string(fd) + " is not watched");
   epoll_event ev{};
@@ -98,6 +100,7 @@ Status EventLoop::modify(int fd, uint32_t interest) {
 }
 
 void EventLoop::unwatch(int fd) {
+  assert_loop_thread();
   auto it = fds_.find(fd);
   if (it == fds_.end()) return;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
@@ -107,6 +110,7 @@ void EventLoop::unwatch(int fd) {
 
 EventLoop::TimerId EventLoop::add_timer(std::chrono::milliseconds delay, Task task,
                                         std::chrono::milliseconds period) {
+  assert_loop_thread();
   TimerId id = next_timer_id_++;
   auto deadline = Clock::now() + delay;
   timers_[id] = Timer{deadline, period, std::make_shared<Task>(std::move(task))};
@@ -115,6 +119,7 @@ EventLoop::TimerId EventLoop::add_timer(std::chrono::milliseconds delay, Task ta
 }
 
 void EventLoop::cancel_timer(TimerId id) {
+  assert_loop_thread();
   auto it = timers_.find(id);
   if (it == timers_.end()) return;
   deadlines_.erase({it->second.deadline, id});
@@ -218,6 +223,7 @@ void EventLoop::dispatch_posted() {
 
 bool EventLoop::run_once(std::chrono::milliseconds timeout) {
   if (stopped()) return false;
+  loop_thread_ = std::this_thread::get_id();
   std::array<epoll_event, 64> events{};
   int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
                        next_timeout_ms(timeout));
@@ -251,6 +257,7 @@ bool EventLoop::run_once(std::chrono::milliseconds timeout) {
 void EventLoop::run() {
   while (run_once(std::chrono::milliseconds(60'000))) {
   }
+  loop_thread_ = std::thread::id();
 }
 
 }  // namespace vncd::server

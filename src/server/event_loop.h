@@ -3,6 +3,8 @@
 // only.
 #pragma once
 
+#include <atomic>
+#include <cassert>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -94,6 +96,13 @@ class EventLoop {
   void stop();
   bool stopped() const;
 
+  // Debug builds assert that loop-thread-only calls come from the thread running the loop (any
+  // thread may set things up before run() and tear down after it returns).
+  void assert_loop_thread() const {
+    assert(loop_thread_.load() == std::thread::id() ||
+           loop_thread_.load() == std::this_thread::get_id());
+  }
+
  private:
   EventLoop(UniqueFd epoll, UniqueFd wake);
 
@@ -131,6 +140,7 @@ class EventLoop {
   mutable std::mutex mutex_;  // Guards posted_ and stop_ (the only state other threads touch).
   std::vector<Task> posted_;
   bool stop_ = false;
+  std::atomic<std::thread::id> loop_thread_{};
 };
 
 }  // namespace vncd::server
