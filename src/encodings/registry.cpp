@@ -1,12 +1,14 @@
 #include "encodings/registry.h"
 
 #include "encodings/raw_encoder.h"
+#include "encodings/tight_encoder.h"
 
 namespace vncd::enc {
 
 EncoderRegistry EncoderRegistry::builtin() {
   EncoderRegistry r;
   r.add(rfb::encoding::kRaw, "Raw", [] { return std::make_unique<RawEncoder>(); });
+  r.add(rfb::encoding::kTight, "Tight", [] { return std::make_unique<TightEncoder>(); });
   return r;
 }
 
