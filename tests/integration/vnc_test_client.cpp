@@ -379,7 +379,10 @@ rfbClient* connect(const Args& a) {
   client->appData.useRemoteCursor = FALSE;
   client->appData.compressLevel = -1;
   client->appData.qualityLevel = -1;
-  client->serverHost = strdup(a.host.c_str());  // Freed by rfbClientCleanup.
+  // libvncclient's C ownership: serverHost is malloc'd (rfbGetClient put an empty one there)
+  // and freed by rfbClientCleanup.
+  free(client->serverHost);
+  client->serverHost = strdup(a.host.c_str());
   client->serverPort = a.port;
   client->GetPassword = get_password;
   client->FinishedFrameBufferUpdate = on_update_done;
@@ -387,6 +390,14 @@ rfbClient* connect(const Args& a) {
   int argc = 0;
   if (!rfbInitClient(client, &argc, nullptr)) return nullptr;  // It freed the client.
   return client;
+}
+
+// rfbClientCleanup leaves the framebuffer (allocated by the default MallocFrameBuffer with
+// malloc) to the application.
+void close_client(rfbClient* client) {
+  free(client->frameBuffer);
+  client->frameBuffer = nullptr;
+  rfbClientCleanup(client);
 }
 
 int compare_mode(const Args& a) {
@@ -404,14 +415,14 @@ int compare_mode(const Args& a) {
 
   if (a.expect_w && (client->width != a.expect_w || client->height != a.expect_h)) {
     std::string got = std::to_string(client->width) + "x" + std::to_string(client->height);
-    rfbClientCleanup(client);
+    close_client(client);
     die("framebuffer is " + got + ", expected " + std::to_string(a.expect_w) + "x" +
         std::to_string(a.expect_h));
   }
   // The first complete update.
   if (!pump_until(
           client, deadline, [] { return updates_seen > 0; }, why)) {
-    rfbClientCleanup(client);
+    close_client(client);
     die("no framebuffer update arrived " + (why.empty() ? "in time" : why));
   }
   if (display) {
@@ -421,7 +432,7 @@ int compare_mode(const Args& a) {
       return diff.empty();
     };
     if (!pump_until(client, deadline, matches, why)) {
-      rfbClientCleanup(client);
+      close_client(client);
       die("framebuffer does not match the screen (format " + a.format + "): " + diff + " " + why);
     }
     std::printf("initial framebuffer matches (%dx%d, format %s)\n", client->width, client->height,
@@ -431,7 +442,7 @@ int compare_mode(const Args& a) {
       pattern->change();
       if (!pump_until(
               client, deadline, [&] { return updates_seen > before && matches(); }, why)) {
-        rfbClientCleanup(client);
+        close_client(client);
         die("the change was not seen (format " + a.format + "): " + diff + " " + why);
       }
       std::printf("change seen after %d more updates\n", updates_seen - before);
@@ -440,14 +451,14 @@ int compare_mode(const Args& a) {
   std::printf("OK %dx%d format %s, %d updates\n", client->width, client->height, a.format.c_str(),
               updates_seen);
   std::fflush(stdout);
-  rfbClientCleanup(client);
+  close_client(client);
   return 0;
 }
 
 int auth_fail_mode(const Args& a) {
   rfbClient* client = connect(a);
   if (client != nullptr) {
-    rfbClientCleanup(client);
+    close_client(client);
     die("the server accepted the wrong password");
   }
   std::printf("OK refused\n");

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -242,11 +241,17 @@ TEST(CliOptions, Loopback) {
 // every flag the parser knows is in the help text.
 TEST(CliOptions, HelpListsEveryFlag) {
   const std::string help = help_text();
+  // Flags are words starting with '-' and a letter, preceded by whitespace or a line start.
+  // (No std::regex: GCC 12 warns inside it under the sanitizers.)
   std::set<std::string> in_help;
-  std::regex flag_re(R"((^|\s)(--?[a-z][a-z-]*))");
-  for (auto it = std::sregex_iterator(help.begin(), help.end(), flag_re);
-       it != std::sregex_iterator(); ++it) {
-    in_help.insert((*it)[2]);
+  for (size_t i = 0; i < help.size(); ++i) {
+    const bool word_start = i == 0 || help[i - 1] == ' ' || help[i - 1] == '\n';
+    if (!word_start || help[i] != '-') continue;
+    size_t j = i + (i + 1 < help.size() && help[i + 1] == '-' ? 2 : 1);
+    if (j >= help.size() || help[j] < 'a' || help[j] > 'z') continue;
+    size_t end = j;
+    while (end < help.size() && ((help[end] >= 'a' && help[end] <= 'z') || help[end] == '-')) ++end;
+    in_help.insert(help.substr(i, end - i));
   }
   const std::set<std::string> expected = {
       "--display",  "--port",      "--listen",     "--localhost",     "--password-file",
