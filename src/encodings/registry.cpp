@@ -1,6 +1,8 @@
 #include "encodings/registry.h"
 
+#include "encodings/hextile_encoder.h"
 #include "encodings/raw_encoder.h"
+#include "encodings/rre_encoder.h"
 #include "encodings/tight_encoder.h"
 
 namespace vncd::enc {
@@ -8,6 +10,9 @@ namespace vncd::enc {
 EncoderRegistry EncoderRegistry::builtin() {
   EncoderRegistry r;
   r.add(rfb::encoding::kRaw, "Raw", [] { return std::make_unique<RawEncoder>(); });
+  r.add(rfb::encoding::kRRE, "RRE", [] { return std::make_unique<RreEncoder>(); });
+  r.add(rfb::encoding::kCoRRE, "CoRRE", [] { return std::make_unique<CoRreEncoder>(); });
+  r.add(rfb::encoding::kHextile, "Hextile", [] { return std::make_unique<HextileEncoder>(); });
   r.add(rfb::encoding::kTight, "Tight", [] { return std::make_unique<TightEncoder>(); });
   return r;
 }

@@ -1,0 +1,110 @@
+#include "encodings/hextile_encoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "encodings/pixels.h"
+
+namespace vncd::enc {
+namespace {
+
+void put_pixel(rfb::ByteBuffer& out, uint32_t colour, int bpp) {
+  dispatch_bpp(bpp,
+               [&]<class T>() { store_pixel<T>(out.grow(sizeof(T)), static_cast<T>(colour)); });
+}
+
+void put_raw_tile(rfb::ByteBuffer& out, const rfb::PixelView& tile) {
+  out.u8(hextile::kRaw);
+  const size_t row =
+      static_cast<size_t>(tile.width) * static_cast<size_t>(tile.format.bytes_per_pixel());
+  uint8_t* dst = out.grow(row * static_cast<size_t>(tile.height));
+  for (int y = 0; y < tile.height; ++y, dst += row) std::memcpy(dst, tile.row(y), row);
+}
+
+}  // namespace
+
+void HextileEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext& /*ctx*/,
+                            rfb::ByteBuffer& out) {
+  // "Hextile Encoding": tiles left to right, top to bottom; the last column and row may be
+  // narrower. Colours carry over between tiles of this rectangle only.
+  HextileTileState state;
+  for (int ty = 0; ty < pixels.height; ty += hextile::kTileSize) {
+    const int th = std::min(hextile::kTileSize, pixels.height - ty);
+    for (int tx = 0; tx < pixels.width; tx += hextile::kTileSize) {
+      const int tw = std::min(hextile::kTileSize, pixels.width - tx);
+      encode_tile(pixels.sub(rfb::Rect{tx, ty, tw, th}), state, out);
+    }
+  }
+}
+
+void HextileEncoder::encode_tile(const rfb::PixelView& tile, HextileTileState& state,
+                                 rfb::ByteBuffer& out) {
+  const int bpp = tile.format.bpp;
+  const size_t pixel_bytes = static_cast<size_t>(tile.format.bytes_per_pixel());
+  const size_t raw_size =
+      1 + static_cast<size_t>(tile.width) * static_cast<size_t>(tile.height) * pixel_bytes;
+
+  // A tile has at most 256 pixels, so its palette is always complete.
+  build_palette(tile, Palette::kMaxColours, palette_);
+  if (palette_.size() == 1) {
+    const uint32_t c = palette_.colour(0);
+    if (state.background_valid && state.background == c) {
+      out.u8(0);
+      return;
+    }
+    out.u8(hextile::kBackgroundSpecified);
+    put_pixel(out, c, bpp);
+    state.background_valid = true;
+    state.background = c;
+    return;  // No subrectangles: a defined foreground stays defined.
+  }
+
+  // The most frequent colour is the background (fewest subrectangles); among equals keep the
+  // current one, which costs no bytes.
+  int bg_index = palette_.most_frequent();
+  if (state.background_valid) {
+    const int cur = palette_.lookup(state.background);
+    if (cur >= 0 && palette_.count(cur) == palette_.count(bg_index)) bg_index = cur;
+  }
+  const uint32_t bg = palette_.colour(bg_index);
+  const bool two_colours = palette_.size() == 2;
+  const uint32_t fg = two_colours ? palette_.colour(1 - bg_index) : 0;
+  const bool send_bg = !(state.background_valid && state.background == bg);
+  const bool send_fg = two_colours && !(state.foreground_valid && state.foreground == fg);
+
+  // Subrectangles only while the tile stays no larger than Raw; the count is a U8.
+  const size_t head = 1 + (send_bg ? pixel_bytes : 0) + (send_fg ? pixel_bytes : 0) + 1;
+  const size_t per_subrect = two_colours ? 2 : 2 + pixel_bytes;
+  subrects_.clear();
+  if (head > raw_size ||
+      !find_subrects(tile, bg, std::min<size_t>(255, (raw_size - head) / per_subrect), subrects_,
+                     covered_)) {
+    put_raw_tile(out, tile);
+    state = HextileTileState{};  // Neither colour may be carried over a Raw tile.
+    return;
+  }
+
+  uint8_t mask = hextile::kAnySubrects;
+  if (send_bg) mask |= hextile::kBackgroundSpecified;
+  if (send_fg) mask |= hextile::kForegroundSpecified;
+  if (!two_colours) mask |= hextile::kSubrectsColoured;
+  out.u8(mask);
+  if (send_bg) put_pixel(out, bg, bpp);
+  if (send_fg) put_pixel(out, fg, bpp);
+  out.u8(static_cast<uint8_t>(subrects_.size()));
+  for (const Subrect& s : subrects_) {
+    if (!two_colours) put_pixel(out, s.colour, bpp);
+    out.u8(static_cast<uint8_t>(s.x << 4 | s.y));
+    out.u8(static_cast<uint8_t>((s.w - 1) << 4 | (s.h - 1)));
+  }
+  state.background_valid = true;
+  state.background = bg;
+  if (two_colours) {
+    state.foreground_valid = true;
+    state.foreground = fg;
+  } else {
+    state.foreground_valid = false;  // Not carried over a SubrectsColoured tile.
+  }
+}
+
+}  // namespace vncd::enc
