@@ -2,8 +2,8 @@
 // (including removal from inside a callback) and signals through signalfd.
 #include "server/event_loop.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
