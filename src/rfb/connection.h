@@ -78,6 +78,7 @@ class Connection {
 
   // Bytes for the client. The owner sends them and consume()s what the transport took.
   ByteBuffer& output() { return out_; }
+  const ByteBuffer& output() const { return out_; }
 
   State state() const { return state_; }
   bool closed() const { return state_ == State::kClosed; }
