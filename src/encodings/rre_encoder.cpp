@@ -86,11 +86,16 @@ uint32_t most_frequent_colour(const rfb::PixelView& pixels) {
   Palette palette;
   if (build_palette(pixels, Palette::kMaxColours, palette))
     return palette.colour(palette.most_frequent());
-  // Many colours: count runs in a hash map, tracking the leader as counts grow.
+  // Many colours: exact counts would cost a hash map entry per colour (seconds for a noisy
+  // 1080p rectangle), so count whole rows spread evenly over the rectangle, at most
+  // kBackgroundSample pixels. Any background gives a correct encoding; a dominant colour, the
+  // only case where the choice matters much, shows up in the sample.
+  const int64_t area = int64_t{pixels.width} * pixels.height;
+  const int row_step = static_cast<int>((area + kBackgroundSample - 1) / kBackgroundSample);
   return dispatch_bpp(pixels.format.bpp, [&]<class T>() -> uint32_t {
     std::unordered_map<uint32_t, uint32_t> counts;
     uint32_t best = pixel_at<T>(pixels, 0, 0), best_count = 0;
-    for (int y = 0; y < pixels.height; ++y) {
+    for (int y = 0; y < pixels.height; y += row_step) {
       for (int x = 0; x < pixels.width;) {
         const T c = pixel_at<T>(pixels, x, y);
         int run = 1;

@@ -18,8 +18,11 @@ struct Subrect {
   int x, y, w, h;
 };
 
-// The most frequent pixel value of `pixels` (non-empty); which one among equals is unspecified
-// but deterministic. Exact for any number of colours (a hash map beyond 256 colours).
+// The background RRE and Hextile use: the most frequent pixel value of `pixels` (non-empty),
+// exact up to 256 colours; beyond that, the most frequent in whole rows spread evenly over the
+// rectangle, at most kBackgroundSample pixels (exact counting of millions of colours costs
+// seconds and buys nothing on such content). Deterministic; which one among equals unspecified.
+inline constexpr int64_t kBackgroundSample = 65536;
 uint32_t most_frequent_colour(const rfb::PixelView& pixels);
 
 // Greedy cover of every pixel of `pixels` that differs from `background` by non-overlapping solid

@@ -145,7 +145,8 @@ TEST(Rre, PrefersTheLargerOfRowFirstAndColumnFirst) {
 }
 
 TEST(Rre, BackgroundIsMostFrequentEvenBeyond256Colours) {
-  // 600 distinct colours once each, and colour 0x4242 three times near the end.
+  // 600 distinct colours once each, and colour 0x4242 three times near the end: more colours
+  // than a palette holds, fewer pixels than the sample, so the count is exact.
   Frame f({603, 1}, PixelFormat::rgb565());
   for (int x = 0; x < 603; ++x) {
     const uint16_t v = x < 600 ? static_cast<uint16_t>(1000 + x) : uint16_t{0x4242};
@@ -158,6 +159,14 @@ TEST(Rre, BackgroundIsMostFrequentEvenBeyond256Colours) {
   EXPECT_EQ((Bytes{b[0], b[1], b[2], b[3]}), (Bytes{0, 0, 0x02, 0x58}));  // 600 subrectangles.
   EXPECT_EQ(b[4], 0x42);
   EXPECT_EQ(b[5], 0x42);
+}
+
+TEST(Rre, BackgroundOfALargeManyColourRectangleIsTheDominantColour) {
+  // 1000x1000 noise (far more pixels than the sample) with a third of the rows one colour.
+  Frame f = test::make_noise(1000, 1000, 7);
+  for (int y = 0; y < 1000; y += 3)
+    for (int x = 0; x < 1000; ++x) set32(f, x, y, 0x00c0ffee);
+  EXPECT_EQ(most_frequent_colour(f.view()), 0x00c0ffeeu);
 }
 
 TEST(Rre, FindSubrectsStopsAtTheLimit) {
@@ -286,8 +295,7 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, RreRoundTrip,
                          ::testing::Combine(::testing::ValuesIn(test::test_pixel_formats()),
                                             ::testing::ValuesIn(image_cases())),
                          [](const auto& p) {
-                           return std::get<0>(p.param).name + "_" +
-                                  std::get<1>(p.param)->name;
+                           return std::get<0>(p.param).name + "_" + std::get<1>(p.param)->name;
                          });
 
 }  // namespace
