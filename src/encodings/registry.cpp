@@ -4,6 +4,9 @@
 #include "encodings/raw_encoder.h"
 #include "encodings/rre_encoder.h"
 #include "encodings/tight_encoder.h"
+#include "encodings/trle_encoder.h"
+#include "encodings/zlib_encoder.h"
+#include "encodings/zrle_encoder.h"
 
 namespace vncd::enc {
 
@@ -13,7 +16,10 @@ EncoderRegistry EncoderRegistry::builtin() {
   r.add(rfb::encoding::kRRE, "RRE", [] { return std::make_unique<RreEncoder>(); });
   r.add(rfb::encoding::kCoRRE, "CoRRE", [] { return std::make_unique<CoRreEncoder>(); });
   r.add(rfb::encoding::kHextile, "Hextile", [] { return std::make_unique<HextileEncoder>(); });
+  r.add(rfb::encoding::kZlib, "Zlib", [] { return std::make_unique<ZlibEncoder>(); });
   r.add(rfb::encoding::kTight, "Tight", [] { return std::make_unique<TightEncoder>(); });
+  r.add(rfb::encoding::kTRLE, "TRLE", [] { return std::make_unique<TrleEncoder>(); });
+  r.add(rfb::encoding::kZRLE, "ZRLE", [] { return std::make_unique<ZrleEncoder>(); });
   return r;
 }
 

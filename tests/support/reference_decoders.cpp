@@ -9,7 +9,10 @@ std::span<const ReferenceDecoderEntry> reference_decoder_table() {
       {2, &make_rre_decoder},
       {4, &make_corre_decoder},
       {5, &make_hextile_decoder},
+      {6, &make_zlib_decoder},
       {7, &make_tight_decoder},
+      {15, &make_trle_decoder},
+      {16, &make_zrle_decoder},
   };
   return std::span<const ReferenceDecoderEntry>(table).subspan(1);
 }
