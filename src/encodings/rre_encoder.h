@@ -18,7 +18,7 @@ struct Subrect {
   int x, y, w, h;
 };
 
-// The background RRE and Hextile use: the most frequent pixel value of `pixels` (non-empty),
+// The background RRE uses: the most frequent pixel value of `pixels` (non-empty),
 // exact up to 256 colours; beyond that, the most frequent in whole rows spread evenly over the
 // rectangle, at most kBackgroundSample pixels (exact counting of millions of colours costs
 // seconds and buys nothing on such content). Deterministic; which one among equals unspecified.
@@ -28,7 +28,7 @@ uint32_t most_frequent_colour(const rfb::PixelView& pixels);
 // Greedy cover of every pixel of `pixels` that differs from `background` by non-overlapping solid
 // subrectangles, appended to `out` in scan order: at each uncovered pixel take the larger of
 // (horizontal run, then grown down) and (vertical run, then grown right). Not minimal, but near it
-// for UI content and linear-ish in the area. Gives up and returns false as soon as more than
+// for UI content, and linear in the area. Gives up and returns false as soon as more than
 // `max_count` subrectangles would be needed (what it appended to `out` is then incomplete), so
 // callers comparing against another encoding's size stop early. `covered` is scratch, reused
 // across calls.
