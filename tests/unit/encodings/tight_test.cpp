@@ -138,9 +138,10 @@ std::vector<uint8_t> inflate_block(const uint8_t* data, size_t size, size_t expe
   z.next_out = out.data();
   z.avail_out = static_cast<uInt>(out.size());
   inflate(&z, Z_SYNC_FLUSH);
-  out.resize(out.size() - z.avail_out);
+  const size_t produced = std::min<size_t>(out.size(), out.size() - z.avail_out);
   inflateEnd(&z);
-  return out;
+  // A copy of the produced prefix (resize() here trips GCC 12's -Wstringop-overflow under ASan).
+  return std::vector<uint8_t>(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(produced));
 }
 
 Frame two_colour_4x2() {
@@ -616,6 +617,27 @@ TEST(TightDecoder, RejectsMalformedInput) {
   const uint8_t fill[] = {0x80, 1, 2, 3};
   rfb::Reader in(fill);
   EXPECT_FALSE(dec->decode(in, Rect{0, 0, 2049, 1}, wide).ok());
+}
+
+TEST(TightDecoder, EveryTruncationFailsCleanly) {
+  const Frame ui = test::make_ui_image(96, 40, 4), photo = test::make_photo_image(64, 32, 4);
+  const EncodeSettings q5{.compress_level = -1, .quality_level = 5};
+  struct Piece {
+    const Frame* frame;
+    EncodeSettings settings;
+  };
+  for (const Piece& p : {Piece{&ui, {}}, Piece{&photo, {}}, Piece{&photo, q5}}) {
+    TightEncoder enc;
+    const std::vector<uint8_t> full =
+        bytes_of(encode_all(enc, *p.frame, PixelFormat::rgb888(), p.settings));
+    const Rect r{0, 0, p.frame->size().width, p.frame->size().height};
+    for (size_t n = 0; n < full.size(); n += 1 + full.size() / 200) {
+      auto dec = test::make_tight_decoder();
+      test::ClientFramebuffer fb(r.w, r.h, PixelFormat::rgb888());
+      rfb::Reader in(std::span<const uint8_t>(full.data(), n));
+      EXPECT_FALSE(dec->decode(in, r, fb).ok()) << "prefix " << n << " of " << full.size();
+    }
+  }
 }
 
 }  // namespace
