@@ -45,7 +45,18 @@ void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int
   assert(z_);
   if (level >= 0 && level <= 9 && level != level_) {
     // deflateParams may flush pending input; there is none between our calls.
-    deflateParams(z_.get(), level, Z_DEFAULT_STRATEGY);
+    // deflateParams runs a Z_BLOCK deflate when the stream has been used; after our sync flush
+    // that emits at most a few bytes, which belong to the stream: give it room in `out`.
+    const size_t before = out.size();
+    constexpr size_t kRoom = 64;
+    z_->next_in = nullptr;
+    z_->avail_in = 0;
+    z_->next_out = out.grow(kRoom);
+    z_->avail_out = kRoom;
+    int rc = deflateParams(z_.get(), level, Z_DEFAULT_STRATEGY);
+    assert(rc == Z_OK);
+    (void)rc;
+    out.truncate(before + (kRoom - z_->avail_out));
     level_ = level;
   }
   z_->next_in = const_cast<Bytef*>(in.data());
@@ -64,6 +75,10 @@ void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int
     out.truncate(before + produced);  // Give back what grow() reserved beyond the output.
     if (z_->avail_in == 0 && z_->avail_out != 0) break;
   }
+  // Never leave zlib pointing into buffers it does not own.
+  z_->next_in = nullptr;
+  z_->next_out = nullptr;
+  z_->avail_out = 0;
 }
 
 }  // namespace vncd::enc

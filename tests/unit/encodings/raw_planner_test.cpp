@@ -88,7 +88,7 @@ TEST_P(PlannerFormats, RawUpdateMatchesReferenceConversion) {
   const PixelFormat client = GetParam();
   EncoderRegistry reg = EncoderRegistry::builtin();
   UpdatePlanner planner(reg);
-  const int32_t encs[] = {16, 5, 0};  // ZRLE and Hextile are not built in yet: Raw is chosen.
+  const int32_t encs[] = {99, rfb::encoding::kCursor, 0};  // Unknown and pseudo: Raw is chosen.
   planner.set_encodings(encs);
   EXPECT_EQ(planner.preferred_encoding(), rfb::encoding::kRaw);
   Frame f = noise_frame(37, 23, 3);
@@ -120,6 +120,20 @@ INSTANTIATE_TEST_SUITE_P(Formats, PlannerFormats,
                                            p.big_endian = true;
                                            return p;
                                          }()));
+
+TEST(Planner, FollowsClientPreferenceOrder) {
+  EncoderRegistry reg = EncoderRegistry::builtin();
+  UpdatePlanner planner(reg);
+  const int32_t a[] = {99, rfb::encoding::kCopyRect, rfb::encoding::kZRLE, rfb::encoding::kHextile};
+  planner.set_encodings(a);
+  EXPECT_EQ(planner.preferred_encoding(), rfb::encoding::kZRLE);
+  const int32_t b[] = {rfb::encoding::kHextile, rfb::encoding::kZRLE};
+  planner.set_encodings(b);
+  EXPECT_EQ(planner.preferred_encoding(), rfb::encoding::kHextile);
+  const int32_t none[] = {rfb::encoding::kDesktopSize};
+  planner.set_encodings(none);
+  EXPECT_EQ(planner.preferred_encoding(), rfb::encoding::kRaw);
+}
 
 TEST(Planner, DesktopSizeComesFirstAndCountsInHeader) {
   EncoderRegistry reg = EncoderRegistry::builtin();
