@@ -1,7 +1,8 @@
 """TigerVNC vncviewer, running on a second Xvfb, drives the served desktop: text typed into the
 viewer window (with xdotool, on the viewer's display) must arrive in an xterm on the served
 display, shifted characters included, and a click in the viewer must arrive as a button press at
-the same position. Run without and with VNC authentication."""
+the same position, and the clipboard must travel both ways. Run without and with VNC
+authentication."""
 
 import os
 import re
@@ -110,6 +111,24 @@ def session(t, served, viewer_display, extra_vncd_args, extra_viewer_args, tag):
     t.check(probe.returncode == 0, "click probe failed")
     t.check(out.decode().strip() == "CLICK 123 77 1", "click probe saw %r" % out.decode())
     print("%s: pointer moved to (123, 77) and button 1 clicked there" % tag, flush=True)
+
+    # Clipboard both ways (non-ASCII Latin-1 text, as UTF-8 on both X displays). The viewer
+    # only takes the server's clipboard while it has the focus, which it has since the typing.
+    t.run(["xdotool", "windowfocus", "--sync", wid], env=viewer_env)
+    for source_env, target_env, text, direction in [
+            (served_env, viewer_env, "served Gr\u00fc\u00dfe %s" % tag, "served -> viewer"),
+            (viewer_env, served_env, "viewer Gr\u00fc\u00dfe %s" % tag, "viewer -> served")]:
+        # xclip forks and serves the selection until another client owns it (or -loops).
+        t.spawn(["sh", "-c", "printf '%s' \"$0\" | xclip -selection clipboard -i -loops 5",
+                 text], env=source_env)
+
+        def pasted():
+            r = t.run(["xclip", "-o", "-selection", "clipboard"], env=target_env, check=False,
+                      timeout=10)
+            return r.returncode == 0 and r.stdout.decode("utf-8", "replace") == text
+
+        harness.wait_until(pasted, 15, "the clipboard to go %s (%r)" % (direction, text))
+        print("%s: clipboard %s: %r" % (tag, direction, text), flush=True)
     harness.Test.stop(viewer)
 
 
