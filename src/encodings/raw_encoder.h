@@ -9,7 +9,11 @@ namespace vncd::enc {
 class RawEncoder final : public rfb::Encoder {
  public:
   int32_t encoding() const override { return rfb::encoding::kRaw; }
-  rfb::EncoderTraits traits() const override { return {}; }
+  rfb::EncoderTraits traits() const override {
+    rfb::EncoderTraits t;
+    t.cheap_solid = false;
+    return t;
+  }
   void encode(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx,
               rfb::ByteBuffer& out) override;
 };

@@ -127,6 +127,8 @@ int32_t RreEncoderT<Coord>::encoding() const {
 template <class Coord>
 rfb::EncoderTraits RreEncoderT<Coord>::traits() const {
   rfb::EncoderTraits t;
+  // Beyond a few colours the subrectangles usually outweigh Raw (12 bytes each at 32 bpp).
+  t.max_palette = 16;
   if constexpr (sizeof(Coord) == 1) {
     // "CoRRE Encoding": positions and sizes are U8, so rectangles are at most 255x255.
     t.max_width = 255;

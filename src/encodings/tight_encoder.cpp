@@ -107,17 +107,14 @@ void pack_mono(const uint8_t* indexes, size_t index_stride, int w, int h, uint8_
   }
 }
 
-JpegOptions jpeg_options_from_encodings(std::span<const int32_t> encodings) {
+JpegOptions jpeg_options(const rfb::EncodeSettings& settings) {
   JpegOptions o;
-  for (int32_t e : encodings) {
-    if (e >= kFineQualityLevel0 && e <= kFineQualityLevel0 + 100) {
-      o.fine_quality = e - kFineQualityLevel0;
-    } else if (e >= kSubsamp1X && e <= kSubsamp1X + 5) {
-      static constexpr JpegSubsampling kMap[6] = {JpegSubsampling::k1X, JpegSubsampling::k4X,
-                                                  JpegSubsampling::k2X, JpegSubsampling::kGray,
-                                                  JpegSubsampling::k4X, JpegSubsampling::k4X};
-      o.subsampling = kMap[e - kSubsamp1X];
-    }
+  o.fine_quality = settings.fine_quality;
+  if (settings.subsampling >= 0 && settings.subsampling <= 5) {
+    static constexpr JpegSubsampling kMap[6] = {JpegSubsampling::k1X, JpegSubsampling::k4X,
+                                                JpegSubsampling::k2X, JpegSubsampling::kGray,
+                                                JpegSubsampling::k4X, JpegSubsampling::k4X};
+    o.subsampling = kMap[settings.subsampling];
   }
   return o;
 }
@@ -234,7 +231,11 @@ void TightEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext
 
   const rfb::PixelFormat& client = ctx.client_format;
   const size_t area = static_cast<size_t>(pixels.width) * static_cast<size_t>(pixels.height);
-  const tight::JpegParams jpeg = tight::jpeg_params(ctx.settings, jpeg_options_);
+  // Options set on the encoder directly win over the client's pseudo-encodings.
+  tight::JpegOptions options = tight::jpeg_options(ctx.settings);
+  if (jpeg_options_.fine_quality >= 0) options.fine_quality = jpeg_options_.fine_quality;
+  if (jpeg_options_.subsampling) options.subsampling = jpeg_options_.subsampling;
+  const tight::JpegParams jpeg = tight::jpeg_params(ctx.settings, options);
   // rfbproto.rst: JpegCompression only at 16 or 32 bpp (and a true-colour client can show it).
   const bool jpeg_ok = jpeg.enabled && client.true_colour && client.bpp >= 16 &&
                        area >= static_cast<size_t>(kJpegMinArea);

@@ -22,8 +22,6 @@ namespace tight {
 
 // Pseudo-encodings that tune Tight's JPEG (rfbproto.rst "JPEG Fine-Grained Quality Level" and
 // "JPEG Subsampling Level"); candidates for rfb::encoding.
-inline constexpr int32_t kFineQualityLevel0 = -512;  // .. -412 = quality 0..100
-inline constexpr int32_t kSubsamp1X = -768;          // .. -763 = 1X, 4X, 2X, gray, 8X, 16X
 
 // rfbproto.rst "Tight Encoding".
 inline constexpr int kMaxWidth = 2048;                // The spec's limit on a rectangle's width.
@@ -61,9 +59,9 @@ struct JpegOptions {
   int fine_quality = -1;  // 0..100 (0 is sent as TurboJPEG's lowest, 1).
   std::optional<JpegSubsampling> subsampling;
 };
-// Picks the options out of a SetEncodings list (the last occurrence of each kind wins, as for
-// the other level pseudo-encodings). 8X and 16X map to 4X, the coarsest TurboJPEG offers.
-JpegOptions jpeg_options_from_encodings(std::span<const int32_t> encodings);
+// The options the client's fine-grained pseudo-encodings asked for (parsed into EncodeSettings by
+// the planner). 8X and 16X map to 4X, the coarsest TurboJPEG offers.
+JpegOptions jpeg_options(const rfb::EncodeSettings& settings);
 
 struct JpegParams {
   bool enabled = false;  // Only when the client sent a JPEG Quality Level (the spec's rule).

@@ -17,7 +17,11 @@ class ZlibEncoder final : public rfb::Encoder {
   ZlibEncoder() : stream_(kDefaultCompressLevel) {}
 
   int32_t encoding() const override { return rfb::encoding::kZlib; }
-  rfb::EncoderTraits traits() const override { return {}; }
+  rfb::EncoderTraits traits() const override {
+    rfb::EncoderTraits t;
+    t.cheap_solid = false;  // Every pixel still goes through deflate.
+    return t;
+  }
   // U32 length, then the rectangle's Raw encoding deflated up to a Z_SYNC_FLUSH.
   void encode(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx,
               rfb::ByteBuffer& out) override;

@@ -29,6 +29,10 @@ inline constexpr int32_t kFence = -312;
 inline constexpr int32_t kContinuousUpdates = -313;
 inline constexpr int32_t kCompressLevel0 = -256;  // .. -247
 inline constexpr int32_t kQualityLevel0 = -32;    // .. -23
+// TurboVNC's fine-grained JPEG quality (-512 + 0..100) and subsampling (-768 + 0..5: 1X, 4X,
+// 2X, gray, 8X, 16X) pseudo-encodings.
+inline constexpr int32_t kFineQualityLevel0 = -512;
+inline constexpr int32_t kSubsampling0 = -768;
 }  // namespace encoding
 
 // Fixed facts about an encoder the update planner uses to choose and prepare rectangles.
@@ -42,12 +46,19 @@ struct EncoderTraits {
   // Largest rectangle the encoding can carry in one header (0 = the 65535 wire limit).
   int max_width = 0;
   int max_height = 0;
+  // Content with more colours than this is better sent another way (0 = no limit): RRE-style
+  // encodings grow past Raw on busy content.
+  int max_palette = 0;
+  // A one-colour rectangle costs a few bytes (not one per pixel or per tile).
+  bool cheap_solid = true;
 };
 
 // Per-update settings from the client's pseudo-encodings; -1 means "not requested".
 struct EncodeSettings {
   int compress_level = -1;  // 0..9
   int quality_level = -1;   // 0..9
+  int fine_quality = -1;    // 0..100
+  int subsampling = -1;     // 0..5, as numbered by the pseudo-encoding
 };
 
 struct EncodeContext {

@@ -9,6 +9,10 @@
 #include "encodings/update_planner.h"
 #include "rfb/messages.h"
 #include "support/pixel_reference.h"
+#include "support/reference_decoder.h"
+#include "support/test_images.h"
+
+#include <cstring>
 
 namespace vncd::enc {
 namespace {
@@ -97,7 +101,7 @@ TEST_P(PlannerFormats, RawUpdateMatchesReferenceConversion) {
   rfb::Region changed(Rect{1, 2, 10, 5});
   changed.add(Rect{20, 10, 17, 13});
   ByteBuffer out;
-  size_t n = planner.write_update(f, {changed, std::nullopt}, out);
+  size_t n = planner.write_update(f, {changed, {}, std::nullopt}, out);
   auto rects = parse_update(out, client);
   ASSERT_EQ(rects.size(), n);
   rfb::Region covered;
@@ -145,7 +149,7 @@ TEST(Planner, DesktopSizeComesFirstAndCountsInHeader) {
   Frame f = noise_frame(8, 4, 1);
   planner.set_formats(f.format(), f.format());
   ByteBuffer out;
-  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{0, 0, 8, 4}), rfb::Size{8, 4}}, out), 2u);
+  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{0, 0, 8, 4}), {}, rfb::Size{8, 4}}, out), 2u);
   auto rects = parse_update(out, f.format());
   ASSERT_EQ(rects.size(), 2u);
   EXPECT_EQ(rects[0].encoding, rfb::encoding::kDesktopSize);
@@ -159,10 +163,12 @@ TEST(Planner, EmptyRegionGivesEmptyUpdateAndOutsideIsClipped) {
   Frame f = noise_frame(8, 4, 1);
   planner.set_formats(f.format(), f.format());
   ByteBuffer out;
-  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{100, 100, 5, 5}), std::nullopt}, out), 0u);
+  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{100, 100, 5, 5}), {}, std::nullopt}, out),
+            0u);
   EXPECT_EQ(out.size(), 4u);
   out.clear();
-  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{6, 2, 100, 100}), std::nullopt}, out), 1u);
+  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{6, 2, 100, 100}), {}, std::nullopt}, out),
+            1u);
   auto rects = parse_update(out, f.format());
   EXPECT_EQ(rects[0].r, (Rect{6, 2, 2, 2}));
 }
@@ -176,11 +182,150 @@ TEST(Planner, FragmentedRegionStaysWithinRectCount) {
   for (int y = 0; y < 160; y += 2)
     for (int x = (y / 2) % 2; x < 160; x += 2) checker.add(Rect{x, y, 1, 1});
   ByteBuffer out;
-  size_t n = planner.write_update(f, {checker, std::nullopt}, out);
+  size_t n = planner.write_update(f, {checker, {}, std::nullopt}, out);
   EXPECT_LE(n, 65535u);
   rfb::Region covered;
   for (const ParsedRect& p : parse_update(out, f.format())) covered.add(p.r);
   EXPECT_TRUE(covered.intersected(checker) == checker);
+}
+
+}  // namespace
+}  // namespace vncd::enc
+
+namespace vncd::enc {
+namespace {
+
+std::vector<int32_t> rect_encodings(const ByteBuffer& b) {
+  rfb::Reader r(b.span());
+  r.skip(2);
+  const uint16_t n = r.u16();
+  std::vector<int32_t> out;
+  // Only walks headers of updates whose payload sizes are known: callers use it on CopyRect
+  // and first-rectangle checks, or decode with the reference client instead.
+  for (uint16_t i = 0; i < n && r.has(12); ++i) {
+    r.skip(8);
+    out.push_back(r.s32());
+    if (out.back() == rfb::encoding::kCopyRect)
+      r.skip(4);
+    else
+      break;
+  }
+  return out;
+}
+
+Status decode_into(test::ReferenceClient& client, const ByteBuffer& b) {
+  rfb::Reader r(b.span());
+  Status s = client.decode_update(r);
+  if (s && r.remaining() != 0) return Error("trailing bytes after the update");
+  return s;
+}
+
+TEST(Planner, CopyRectIsSentFirstAndOnlyWhenTheClientTakesIt) {
+  EncoderRegistry reg = EncoderRegistry::builtin();
+  Frame before = test::make_ui_image(64, 64, 1);
+  // "Scroll" up by 8 rows: the new frame's rows 0..55 are the old rows 8..63.
+  Frame after = before;
+  for (int y = 0; y < 56; ++y)
+    std::memcpy(after.mutable_row(y), before.view().row(y + 8), after.stride());
+  Frame strip = test::make_noise(64, 8, 4);
+  for (int y = 56; y < 64; ++y)
+    std::memcpy(after.mutable_row(y), strip.view().row(y - 56), after.stride());
+
+  for (bool with_copyrect : {true, false}) {
+    UpdatePlanner planner(reg);
+    std::vector<int32_t> encs = {rfb::encoding::kHextile};
+    if (with_copyrect) encs.insert(encs.begin(), rfb::encoding::kCopyRect);
+    planner.set_encodings(encs);
+    planner.set_formats(after.format(), PixelFormat::rgb565());
+    test::ReferenceClient client(64, 64, PixelFormat::rgb565());
+    ByteBuffer first;
+    planner.write_update(before, {rfb::Region(Rect{0, 0, 64, 64}), {}, std::nullopt}, first);
+    ASSERT_TRUE(decode_into(client, first));
+
+    UpdateContent scroll{rfb::Region(Rect{0, 56, 64, 8}), {CopyOp{Rect{0, 0, 64, 56}, 0, 8}}, {}};
+    ByteBuffer b;
+    planner.write_update(after, scroll, b);
+    std::vector<int32_t> kinds = rect_encodings(b);
+    ASSERT_FALSE(kinds.empty());
+    if (with_copyrect) {
+      EXPECT_EQ(kinds[0], rfb::encoding::kCopyRect);
+      EXPECT_LT(b.size(), 64u * 16 * 2);  // Far less than re-sending the moved pixels.
+    } else {
+      EXPECT_NE(kinds[0], rfb::encoding::kCopyRect);
+    }
+    Status s = decode_into(client, b);
+    ASSERT_TRUE(s) << s.error().message();
+    Frame want = test::convert_frame(after, PixelFormat::rgb565());
+    EXPECT_EQ(client.fb.pixels,
+              std::vector<uint8_t>(want.data(), want.data() + want.stride() * 64));
+  }
+}
+
+TEST(Planner, LargeSolidAreasAreTakenOutAndDecodeExactly) {
+  EncoderRegistry reg = EncoderRegistry::builtin();
+  Frame f = test::make_solid(300, 200, 40, 80, 120);
+  Frame noise = test::make_noise(50, 50, 2);
+  for (int y = 0; y < 50; ++y)
+    std::memcpy(f.mutable_row(100 + y) + 100 * 4, noise.view().row(y), 200);
+  for (int32_t e : {rfb::encoding::kZRLE, rfb::encoding::kHextile, rfb::encoding::kTight,
+                    rfb::encoding::kRRE}) {
+    UpdatePlanner planner(reg);
+    const int32_t encs[] = {e};
+    planner.set_encodings(encs);
+    planner.set_formats(f.format(), f.format());
+    ByteBuffer b;
+    planner.write_update(f, {rfb::Region(Rect{0, 0, 300, 200}), {}, std::nullopt}, b);
+    test::ReferenceClient client(300, 200, f.format());
+    Status s = decode_into(client, b);
+    ASSERT_TRUE(s) << e << ": " << s.error().message();
+    Frame want = test::convert_frame(f, f.format());
+    for (int y = 0; y < 200; ++y)
+      for (int x = 0; x < 300; ++x)
+        ASSERT_EQ(std::memcmp(client.fb.at(x, y), want.view().at(x, y), 3), 0)
+            << e << " at " << x << "," << y;
+    // 60,000 pixels, of which 2,500 are noise inside 64x64 pixels of solid-block grid: only those
+    // may cost more than a few bytes (Raw for the whole frame would be 240,000 bytes).
+    EXPECT_LT(b.size(), 64u * 64 * 4 + 2000) << e;
+  }
+}
+
+TEST(Planner, RawOnlyClientGetsOnlyRaw) {
+  EncoderRegistry reg = EncoderRegistry::builtin();
+  UpdatePlanner planner(reg);
+  const int32_t encs[] = {rfb::encoding::kRaw};
+  planner.set_encodings(encs);
+  Frame f = test::make_solid(64, 64, 1, 2, 3);
+  planner.set_formats(f.format(), f.format());
+  ByteBuffer b;
+  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{0, 0, 64, 64}), {}, std::nullopt}, b), 1u);
+  EXPECT_EQ(rect_encodings(b), std::vector<int32_t>{rfb::encoding::kRaw});
+  EXPECT_EQ(b.size(), 4u + 12u + 64u * 64u * 4u);
+}
+
+TEST(Planner, BusyContentFallsBackFromRre) {
+  EncoderRegistry reg = EncoderRegistry::builtin();
+  UpdatePlanner planner(reg);
+  const int32_t encs[] = {rfb::encoding::kRRE, rfb::encoding::kZRLE};
+  planner.set_encodings(encs);
+  Frame f = test::make_noise(40, 40, 9);
+  planner.set_formats(f.format(), f.format());
+  ByteBuffer b;
+  planner.write_update(f, {rfb::Region(Rect{0, 0, 40, 40}), {}, std::nullopt}, b);
+  rfb::Reader r(b.span());
+  r.skip(4 + 8);
+  EXPECT_EQ(r.s32(), rfb::encoding::kZRLE);
+  test::ReferenceClient client(40, 40, f.format());
+  EXPECT_TRUE(decode_into(client, b));
+}
+
+TEST(Planner, SettingsFromPseudoEncodings) {
+  const int32_t encs[] = {7, -256 + 3, -32 + 8, -512 + 77, -768 + 2, -256 + 9};
+  rfb::EncodeSettings s = settings_from_encodings(encs);
+  EXPECT_EQ(s.compress_level, 9);
+  EXPECT_EQ(s.quality_level, 8);
+  EXPECT_EQ(s.fine_quality, 77);
+  EXPECT_EQ(s.subsampling, 2);
+  EXPECT_EQ(settings_from_encodings({}).quality_level, -1);
 }
 
 }  // namespace

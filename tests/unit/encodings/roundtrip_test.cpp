@@ -77,13 +77,13 @@ std::vector<std::vector<uint8_t>> make_updates(int32_t encoding, const rfb::Pixe
   planner.set_formats(f1.format(), pf);
   std::vector<std::vector<uint8_t>> out;
   rfb::ByteBuffer b;
-  planner.write_update(f1, {rfb::Region(rfb::Rect{0, 0, f1.size().width, f1.size().height}), {}},
-                       b);
+  planner.write_update(
+      f1, {rfb::Region(rfb::Rect{0, 0, f1.size().width, f1.size().height}), {}, {}}, b);
   out.emplace_back(b.data(), b.data() + b.size());
   b.clear();
   const rfb::Rect part{f1.size().width / 3, f1.size().height / 4, (f1.size().width + 1) / 2,
                        (f1.size().height + 1) / 2};
-  planner.write_update(f2, {rfb::Region(part), {}}, b);
+  planner.write_update(f2, {rfb::Region(part), {}, {}}, b);
   out.emplace_back(b.data(), b.data() + b.size());
   return out;
 }
