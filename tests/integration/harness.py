@@ -283,3 +283,38 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise TestFailure("server closed the connection after %d of %d bytes" % (len(data), n))
+        data += chunk
+    return data
+
+
+def rfb_connect_none(port, shared=True, timeout=10):
+    """A minimal RFB 3.8 client with security None, up to ServerInit. Returns (socket, width,
+    height, name)."""
+    import struct
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    version = recv_exact(s, 12)
+    if not version.startswith(b"RFB 003."):
+        raise TestFailure("unexpected ProtocolVersion %r" % version)
+    s.sendall(b"RFB 003.008\n")
+    count = recv_exact(s, 1)[0]
+    if count == 0:
+        raise TestFailure("server refused: no security types")
+    types = recv_exact(s, count)
+    if 1 not in types:
+        raise TestFailure("security None not offered (%s)" % list(types))
+    s.sendall(bytes([1]))
+    if struct.unpack(">I", recv_exact(s, 4))[0] != 0:
+        raise TestFailure("SecurityResult failed")
+    s.sendall(bytes([1 if shared else 0]))
+    init = recv_exact(s, 24)
+    width, height = struct.unpack(">HH", init[:4])
+    name = recv_exact(s, struct.unpack(">I", init[20:24])[0])
+    return s, width, height, name.decode("latin-1")

@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -73,6 +74,39 @@ with harness.Test("cli") as t:
         t.check(flag in r.stdout_text, "--help does not mention %s" % flag)
     t.check(r.stderr_text == "", "--help wrote to stderr: %r" % r.stderr_text)
     print("ok: --version, --help", flush=True)
+
+    # --view-only: pointer events from clients are ignored. --name sets the desktop name.
+    # --once: vncd exits (0) when its first client leaves.
+    served_env = t.env_with(display=display)
+
+    def pointer():
+        out = t.run(["xdotool", "getmouselocation", "--shell"], env=served_env).stdout_text
+        return tuple(int(x) for x in re.findall(r"^[XY]=(\d+)", out, re.M))
+
+    t.run(["xdotool", "mousemove", "10", "10"], env=served_env)
+    v = t.vncd(["--display", display, "--view-only", "--once", "--name", "cli test desk"], env=env)
+    sock, w, h, name = harness.rfb_connect_none(v.port)
+    t.check((w, h) == (320, 240), "ServerInit says %dx%d" % (w, h))
+    t.check(name == "cli test desk", "desktop name is %r" % name)
+    sock.sendall(struct.pack(">BBHH", 5, 0, 200, 150))  # PointerEvent to (200, 150)
+    sock.sendall(struct.pack(">BBHH", 5, 0, 201, 151))
+    time.sleep(1.0)
+    t.check(v.proc.poll() is None, "vncd exited while the client was connected")
+    t.check(pointer() == (10, 10), "--view-only: the pointer moved to %s" % (pointer(),))
+    sock.close()
+    try:
+        status = v.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise harness.TestFailure("--once: vncd still runs after its client left")
+    t.check(status == 0, "--once: vncd exited with %d" % status)
+    # The same without --view-only: the pointer does move (so the check above can fail).
+    v = t.vncd(["--display", display], env=env)
+    sock, _, _, _ = harness.rfb_connect_none(v.port)
+    sock.sendall(struct.pack(">BBHH", 5, 0, 200, 150))
+    harness.wait_until(lambda: pointer() == (200, 150), 10, "the pointer to move to (200, 150)")
+    sock.close()
+    t.stop(v.proc)
+    print("ok: --view-only, --name, --once", flush=True)
 
     # Virtual desktop mode: no DISPLAY, vncd starts its own 640x480 Xvfb.
     v = t.vncd(["--virtual", "640x480", "--session", "none"], env=env)

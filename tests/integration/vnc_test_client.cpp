@@ -1,8 +1,10 @@
 // Integration test client: connects to vncd with libvncclient in a chosen pixel format, asks for
-// Raw, and checks its framebuffer pixel-exactly against XGetImage of the served display (at the
-// format's precision). Also a click probe: a window that reports the first button press.
+// one encoding (Raw by default), and checks its framebuffer pixel-exactly against XGetImage of the
+// served display (at the format's precision). Also a click probe: a window that reports the first
+// button press.
 //
-//   vnc_test_client compare --port N --display :D [--format 32|16|8|be32] [--password P]
+//   vnc_test_client compare --port N --display :D [--format 32|16|8|be32] [--encoding E]
+//                   [--password P]
 //                   [--pattern] [--draw] [--expect-size WxH] [--timeout S]
 //   vnc_test_client auth-fail --port N --password P   (succeeds when the server refuses)
 //   vnc_test_client click-probe --display :D [--timeout S]
@@ -31,6 +33,7 @@ struct Args {
   int port = 0;
   std::string display;
   std::string format = "32";
+  std::string encoding = "raw";  // libvncclient's names: raw, rre, corre, hextile, zlib, ...
   std::string password;
   bool pattern = false;
   bool draw = false;
@@ -62,6 +65,8 @@ Args parse(int argc, char** argv) {
       a.display = value();
     else if (f == "--format")
       a.format = value();
+    else if (f == "--encoding")
+      a.encoding = value();
     else if (f == "--password")
       a.password = value();
     else if (f == "--pattern")
@@ -375,7 +380,10 @@ void on_update_done(rfbClient*) {
 rfbClient* connect(const Args& a) {
   rfbClient* client = rfbGetClient(8, 3, 4);
   if (!set_format(client->format, a.format)) die("unknown --format " + a.format);
-  client->appData.encodingsString = "raw";
+  // Only the one encoding asked for (libvncclient adds its pseudo-encodings), and no JPEG
+  // quality level, so the result must be lossless.
+  client->appData.encodingsString = a.encoding.c_str();
+  client->appData.enableJPEG = FALSE;
   client->appData.useRemoteCursor = FALSE;
   client->appData.compressLevel = -1;
   client->appData.qualityLevel = -1;
@@ -433,7 +441,8 @@ int compare_mode(const Args& a) {
     };
     if (!pump_until(client, deadline, matches, why)) {
       close_client(client);
-      die("framebuffer does not match the screen (format " + a.format + "): " + diff + " " + why);
+      die("framebuffer does not match the screen (format " + a.format + ", " + a.encoding +
+          "): " + diff + " " + why);
     }
     std::printf("initial framebuffer matches (%dx%d, format %s)\n", client->width, client->height,
                 a.format.c_str());
@@ -443,13 +452,14 @@ int compare_mode(const Args& a) {
       if (!pump_until(
               client, deadline, [&] { return updates_seen > before && matches(); }, why)) {
         close_client(client);
-        die("the change was not seen (format " + a.format + "): " + diff + " " + why);
+        die("the change was not seen (format " + a.format + ", " + a.encoding + "): " + diff + " " +
+            why);
       }
       std::printf("change seen after %d more updates\n", updates_seen - before);
     }
   }
-  std::printf("OK %dx%d format %s, %d updates\n", client->width, client->height, a.format.c_str(),
-              updates_seen);
+  std::printf("OK %dx%d format %s encoding %s, %d updates\n", client->width, client->height,
+              a.format.c_str(), a.encoding.c_str(), updates_seen);
   std::fflush(stdout);
   close_client(client);
   return 0;
