@@ -23,7 +23,7 @@ bool tile_differs(const rfb::Frame& a, const rfb::Frame& b, const rfb::Rect& t) 
 }  // namespace
 
 rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
-                       const rfb::Region& candidates, int tile) {
+                       const rfb::Region& candidates, int tile, int64_t* pixels_compared) {
   assert(tile > 0);
   assert(before.size() == after.size());
   assert(before.format() == after.format());
@@ -57,7 +57,9 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
       if (tx < tiles_x && marked[static_cast<size_t>(ty) * static_cast<size_t>(tiles_x) +
                                  static_cast<size_t>(tx)]) {
         const int x = tx * tile;
-        differs = tile_differs(before, after, rfb::Rect{x, y, std::min(tile, size.width - x), h});
+        const rfb::Rect t{x, y, std::min(tile, size.width - x), h};
+        if (pixels_compared != nullptr) *pixels_compared += t.area();
+        differs = tile_differs(before, after, t);
       }
       if (differs && run_start < 0) run_start = tx;
       if (!differs && run_start >= 0) {
@@ -69,6 +71,22 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
     }
   }
   return changed;
+}
+
+rfb::Region snap_to_tiles(const rfb::Region& region, rfb::Size size, int tile) {
+  assert(tile > 0);
+  rfb::Region out;
+  const rfb::Rect screen{0, 0, size.width, size.height};
+  for (const rfb::Rect& rect : region.rects()) {
+    const rfb::Rect r = rect.intersect(screen);
+    if (r.empty()) continue;
+    const int x0 = r.x / tile * tile;
+    const int y0 = r.y / tile * tile;
+    const int x1 = (r.right() + tile - 1) / tile * tile;
+    const int y1 = (r.bottom() + tile - 1) / tile * tile;
+    out.add(rfb::Rect{x0, y0, x1 - x0, y1 - y0}.intersect(screen));
+  }
+  return out;
 }
 
 rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after, int tile) {

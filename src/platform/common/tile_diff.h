@@ -2,6 +2,8 @@
 // tiles row by row. Pure functions over two frames; shared by every polling FrameSource.
 #pragma once
 
+#include <cstdint>
+
 #include "rfb/frame.h"
 #include "rfb/geometry.h"
 
@@ -15,8 +17,14 @@ inline constexpr int kDefaultTileSize = 32;
 // at least one differing pixel between `before` and `after`. Tiles outside `candidates` are not
 // compared at all: an event source (XDamage) passes what may have changed, a poller the whole
 // screen. Both frames must have the same size and pixel format; tile must be > 0.
+// When `pixels_compared` is given, the area of the tiles examined is added to it (benchmarks and
+// idle-cost tests count it; a tile that differs early is still counted whole).
 rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
-                       const rfb::Region& candidates, int tile = kDefaultTileSize);
+                       const rfb::Region& candidates, int tile = kDefaultTileSize,
+                       int64_t* pixels_compared = nullptr);
+
+// The grid-aligned tiles (clipped to `size`) that `region` touches.
+rfb::Region snap_to_tiles(const rfb::Region& region, rfb::Size size, int tile = kDefaultTileSize);
 
 // Same, comparing the whole frame.
 rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,

@@ -11,10 +11,16 @@
 #include <cstring>
 #include <utility>
 
+#include "platform/common/grab_plan.h"
+#include "platform/x11/x11_damage.h"
 #include "rfb/log.h"
 
 namespace vncd::platform {
 namespace {
+
+// What one (Shm)GetImage request costs in pixels copied: mostly its round trip. Rectangles closer
+// than this are fetched as one. Measured with bench_capture on Xvfb (see bench/capture.cpp).
+constexpr int64_t kGrabRequestCostPixels = 16384;
 
 struct XImageDeleter {
   void operator()(XImage* image) const { XDestroyImage(image); }
@@ -163,6 +169,10 @@ class ShmImage {
 Result<std::unique_ptr<X11FrameSource>> X11FrameSource::create(
     const std::string& display_name, const X11FrameSourceOptions& options) {
   if (options.tile_size <= 0) return Error("tile size must be positive");
+  if (options.poll_row_step <= 0 ||
+      !std::has_single_bit(static_cast<unsigned>(options.poll_row_step))) {
+    return Error("the polling row step must be a power of two");
+  }
   auto display = X11Display::open(display_name);
   if (!display) return display.error();
   Display* dpy = display->get();
@@ -194,6 +204,7 @@ X11FrameSource::X11FrameSource(X11Display display, const X11FrameSourceOptions& 
     randr_event_base_ = -1;
   }
   setup_shm();
+  setup_damage();
 }
 
 X11FrameSource::~X11FrameSource() = default;
@@ -222,12 +233,29 @@ void X11FrameSource::setup_shm() {
   shm_ = std::move(image.value());
 }
 
+void X11FrameSource::setup_damage() {
+  if (options_.disable_damage) return;
+  auto damage = X11Damage::create(display_);
+  if (!damage) {
+    log::info(damage.error().message(), ": polling for changes");
+    return;
+  }
+  damage_ = std::move(damage.value());
+}
+
+X11CaptureStats X11FrameSource::stats() const {
+  X11CaptureStats s = stats_;
+  s.pixels_copied = pool_.pixels_copied();
+  return s;
+}
+
 void X11FrameSource::process_events() {
   Display* dpy = display_.get();
   if (display_.lost()) return;
   while (XPending(dpy) > 0) {
     XEvent ev;
     XNextEvent(dpy, &ev);
+    if (damage_ && damage_->handle_event(ev)) continue;
     // Keeps Xlib's idea of the screen size current; capture() checks the root geometry itself.
     if (randr_event_base_ >= 0 && ev.type == randr_event_base_ + RRScreenChangeNotify) {
       XRRUpdateConfiguration(&ev);
@@ -236,37 +264,50 @@ void X11FrameSource::process_events() {
 }
 
 void X11FrameSource::add_change_hint(const rfb::Region& region) {
-  if (!hint_) hint_.emplace();
-  hint_->add(region);
+  damaged_.add(region);
 }
 
-Result<void> X11FrameSource::copy_image(const XImage& image, rfb::Frame& frame) const {
-  if (image.bits_per_pixel != format_.bpp || image.width < frame.size().width ||
-      image.height < frame.size().height || (image.byte_order == MSBFirst) != format_.big_endian) {
+Result<void> X11FrameSource::copy_image(const XImage& image, const rfb::Rect& r,
+                                        rfb::Frame& frame) const {
+  if (image.bits_per_pixel != format_.bpp || image.width < r.w || image.height < r.h ||
+      (image.byte_order == MSBFirst) != format_.big_endian) {
     return Error("X image layout does not match the screen format");
   }
-  const size_t row_bytes = frame.stride();
-  for (int y = 0; y < frame.size().height; ++y) {
-    std::memcpy(frame.mutable_row(y),
+  const size_t bpp = static_cast<size_t>(format_.bytes_per_pixel());
+  const size_t offset = static_cast<size_t>(r.x) * bpp;
+  const size_t row_bytes = static_cast<size_t>(r.w) * bpp;
+  for (int y = 0; y < r.h; ++y) {
+    std::memcpy(frame.mutable_row(r.y + y) + offset,
                 image.data + static_cast<size_t>(y) * static_cast<size_t>(image.bytes_per_line),
                 row_bytes);
   }
   return {};
 }
 
-Result<void> X11FrameSource::grab_into(rfb::Frame& frame) {
+Result<void> X11FrameSource::grab_rect(const rfb::Rect& r, rfb::Frame& frame) {
   Display* dpy = display_.get();
-  const rfb::Size size = frame.size();
+  ++stats_.grab_requests;
+  stats_.pixels_grabbed += r.area();
   if (shm_) {
+    // A sub-image header over the start of the screen-sized segment: the server writes the w x h
+    // block there with its own scanline padding (which XShmCreateImage put in bitmap_pad).
+    XImage sub = shm_->image();
+    sub.width = r.w;
+    sub.height = r.h;
+    sub.bytes_per_line =
+        (r.w * sub.bits_per_pixel + sub.bitmap_pad - 1) / sub.bitmap_pad * (sub.bitmap_pad / 8);
     std::optional<XErrorRecord> err;
     bool ok = false;
     {
       X11ErrorTrap trap(display_);
-      ok = XShmGetImage(dpy, display_.root(), &shm_->image(), 0, 0, AllPlanes) != 0;
+      ok = XShmGetImage(dpy, display_.root(), &sub, r.x, r.y, AllPlanes) != 0;
       err = trap.caught();
     }
-    if (ok && !err) return copy_image(shm_->image(), frame);
+    if (ok && !err) return copy_image(sub, r, frame);
     if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+    // A BadMatch here usually means the screen shrank under us; the caller re-reads the geometry
+    // and retries, and XGetImage would fail the same way.
+    if (err && err->error_code == BadMatch) return Error("XShmGetImage failed: " + err->text);
     log::warn("display ", display_.name(), ": XShmGetImage failed",
               err ? ": " + err->text : std::string(), "; capturing with XGetImage from now on");
     shm_failed_ = true;
@@ -277,24 +318,62 @@ Result<void> X11FrameSource::grab_into(rfb::Frame& frame) {
   std::optional<XErrorRecord> err;
   {
     X11ErrorTrap trap(display_);
-    image.reset(XGetImage(dpy, display_.root(), 0, 0, static_cast<unsigned>(size.width),
-                          static_cast<unsigned>(size.height), AllPlanes, ZPixmap));
+    image.reset(XGetImage(dpy, display_.root(), r.x, r.y, static_cast<unsigned>(r.w),
+                          static_cast<unsigned>(r.h), AllPlanes, ZPixmap));
     err = trap.caught();
   }
   if (display_.lost()) return Error("lost the connection to X display " + display_.name());
   if (!image || err) {
     return Error("XGetImage of the root window failed" + (err ? ": " + err->text : std::string()));
   }
-  return copy_image(*image, frame);
+  return copy_image(*image, r, frame);
+}
+
+Result<rfb::Region> X11FrameSource::damage_candidates() {
+  damage_->take(damaged_);
+  if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+  rfb::Region out = std::move(damaged_);
+  damaged_.clear();
+  return out;
+}
+
+Result<rfb::Region> X11FrameSource::poll_candidates(rfb::Frame& frame) {
+  const rfb::FramePtr previous = pool_.current();
+  const int tile = options_.tile_size;
+  const int tiles_x = (size_.width + tile - 1) / tile;
+  const size_t bpp = static_cast<size_t>(format_.bytes_per_pixel());
+  std::vector<std::pair<int, int>> hits;
+  const int step = options_.poll_row_step;
+  for (int y = scan_row_offset(poll_cycle_++, step); y < size_.height; y += step) {
+    if (Result<void> st = grab_rect(rfb::Rect{0, y, size_.width, 1}, frame); !st) {
+      return st.error();
+    }
+    stats_.pixels_compared += size_.width;
+    const uint8_t* now = frame.view().row(y);
+    const uint8_t* before = previous->view().row(y);
+    if (std::memcmp(now, before, frame.stride()) == 0) continue;
+    for (int tx = 0; tx < tiles_x; ++tx) {
+      const size_t x = static_cast<size_t>(tx) * static_cast<size_t>(tile);
+      const size_t w = std::min(static_cast<size_t>(tile), static_cast<size_t>(size_.width) - x);
+      if (std::memcmp(now + x * bpp, before + x * bpp, w * bpp) != 0)
+        hits.emplace_back(tx, y / tile);
+    }
+  }
+  rfb::Region out = tiles_around(hits, size_, tile);
+  out.add(damaged_);  // Hints.
+  damaged_.clear();
+  return out;
 }
 
 Result<rfb::Capture> X11FrameSource::capture() {
   if (display_.lost()) return Error("lost the connection to X display " + display_.name());
   Display* dpy = display_.get();
+  ++stats_.captures;
 
-  // The root window's geometry is the screen size; RandR changes show up here too.
   bool size_changed = false;
   for (int attempt = 0;; ++attempt) {
+    // The root window's geometry is the screen size; RandR changes show up here too. The round
+    // trip also brings in every damage event for drawing the server did before it.
     Window root_ret = 0;
     int x = 0, y = 0;
     unsigned w = 0, h = 0, border = 0, depth = 0;
@@ -307,31 +386,73 @@ Result<rfb::Capture> X11FrameSource::capture() {
       log::info("display ", display_.name(), ": screen is now ", now.width, "x", now.height);
       size_changed = true;
       size_ = now;
-      previous_.reset();
+      pool_.reset();
       setup_shm();
     }
+    process_events();
 
-    auto frame = std::make_shared<rfb::Frame>(size_, format_);
-    Result<void> grabbed = grab_into(*frame);
-    if (!grabbed) {
-      // The screen may have been resized between the geometry query and the grab: retry once.
-      if (attempt == 0 && !display_.lost()) continue;
-      return grabbed.error();
-    }
-
+    const rfb::Rect screen{0, 0, size_.width, size_.height};
+    const rfb::FramePtr previous = pool_.current();
     rfb::Capture result;
     result.size_changed = size_changed;
-    const rfb::Rect screen{0, 0, size_.width, size_.height};
-    if (!previous_) {
+
+    if (!previous) {
+      // Everything is new: what was damaged so far is in this grab.
+      if (damage_) damage_->discard();
+      damaged_.clear();
+      std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_);
+      if (Result<void> st = grab_rect(screen, *frame); !st) {
+        if (attempt == 0 && !display_.lost()) continue;  // Resized between query and grab?
+        return st.error();
+      }
       result.changed = rfb::Region(screen);
-    } else if (hint_) {
-      result.changed = diff_tiles(*previous_, *frame, *hint_, options_.tile_size);
-    } else {
-      result.changed = diff_tiles(*previous_, *frame, options_.tile_size);
+      result.frame = pool_.publish(std::move(frame), result.changed);
+      return result;
     }
-    hint_.reset();
-    previous_ = frame;
-    result.frame = std::move(frame);
+
+    // Under XDamage a quiet screen costs no pixels at all: the frame is only acquired (and
+    // brought up to date) once there is something to grab.
+    std::shared_ptr<rfb::Frame> frame;
+    if (!damage_) frame = pool_.writable(size_, format_);
+    Result<rfb::Region> candidates = damage_ ? damage_candidates() : poll_candidates(*frame);
+    if (!candidates) {
+      if (attempt == 0 && !display_.lost()) continue;
+      return candidates.error();
+    }
+    candidates->intersect(screen);
+    if (candidates->empty()) {
+      if (frame) pool_.recycle(std::move(frame), rfb::Region());
+      result.frame = previous;
+      return result;
+    }
+    if (!frame) frame = pool_.writable(size_, format_);
+    rfb::Region grabbed;
+    bool failed = false;
+    for (const rfb::Rect& r : plan_grabs(*candidates, kGrabRequestCostPixels)) {
+      if (Result<void> st = grab_rect(r, *frame); !st) {
+        if (attempt > 0 || display_.lost()) return st.error();
+        failed = true;
+        break;
+      }
+      grabbed.add(r);
+    }
+    if (failed) {
+      // The area may still be damaged; keep it for the retry (the partly written frame is
+      // dropped, never recycled).
+      damaged_.add(*candidates);
+      continue;
+    }
+    // Damage over-reports (a redraw of the same pixels, an expose): keep only real changes.
+    // Everything grabbed is compared, not just the damage, so drawing that raced the grab is
+    // reported now rather than lost.
+    result.changed =
+        diff_tiles(*previous, *frame, grabbed, options_.tile_size, &stats_.pixels_compared);
+    if (result.changed.empty()) {
+      pool_.recycle(std::move(frame), rfb::Region());
+      result.frame = previous;
+    } else {
+      result.frame = pool_.publish(std::move(frame), result.changed);
+    }
     return result;
   }
 }

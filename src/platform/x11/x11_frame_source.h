@@ -1,12 +1,14 @@
 // X11FrameSource: captures an X display's root window into immutable frames (MIT-SHM when the
-// display is local, XGetImage otherwise) and reports what changed by tile comparison.
-// Owns its own X connection; every call on the loop thread.
+// display is local, XGetImage otherwise), grabbing only what XDamage (or, without it, a
+// row-sampling poller) says may have changed and reporting the tiles that really did. Owns its own
+// X connection; every call on the loop thread.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "platform/common/frame_pool.h"
 #include "platform/common/tile_diff.h"
 #include "rfb/platform.h"
 // After the rfb headers: Xlib #defines Status.
@@ -17,10 +19,25 @@ namespace vncd::platform {
 struct X11FrameSourceOptions {
   // Skip MIT-SHM and always use XGetImage (tests; displays where SHM misbehaves).
   bool force_get_image = false;
+  // Ignore the DAMAGE extension and poll (tests, benchmarks, servers whose damage misbehaves).
+  bool disable_damage = false;
   int tile_size = kDefaultTileSize;
+  // Polling compares every poll_row_step-th row per capture (a power of two), a different set each
+  // time, so a change is found within poll_row_step captures at 1/poll_row_step of a full compare.
+  int poll_row_step = 16;
+};
+
+// Work counters since creation, for tests and benchmarks.
+struct X11CaptureStats {
+  int64_t captures = 0;
+  int64_t grab_requests = 0;    // (Shm)GetImage requests sent.
+  int64_t pixels_grabbed = 0;   // Pixels fetched from the X server.
+  int64_t pixels_compared = 0;  // Pixels compared against the previous frame.
+  int64_t pixels_copied = 0;    // Pixels copied between our own frames (frame recycling).
 };
 
 class ShmImage;  // MIT-SHM segment + XImage, RAII; defined in the .cpp.
+class X11Damage;
 
 class X11FrameSource final : public rfb::FrameSource {
  public:
@@ -35,29 +52,40 @@ class X11FrameSource final : public rfb::FrameSource {
 
   rfb::Size size() const override { return size_; }
   rfb::PixelFormat format() const override { return format_; }
-  // Grabs the whole root window into a new Frame. The changed region is the differing tiles
-  // (limited to the hints given since the last capture, if any); the whole screen on the first
-  // call and after the root window changed size (then size_changed is set).
+  // Returns the current screen and the tiles that differ from the previous capture's frame; the
+  // whole screen on the first call and after the root window changed size (then size_changed is
+  // set). With XDamage only the damaged area is grabbed and compared; without damage (a static
+  // screen) no pixels are fetched and the previous frame comes back with an empty region.
+  // Polling samples a few rows and looks closer around differences. Frames returned earlier are
+  // never modified.
   Result<rfb::Capture> capture() override;
-  // The X connection: readable on RandR screen-change events. Capture re-reads the root geometry
-  // anyway, so these only serve as a prompt to capture soon.
+  // The X connection: readable on DAMAGE and RandR events. Capture re-reads the root geometry
+  // and drains events itself, so these only serve as a prompt to capture soon.
   int event_fd() const override { return display_.fd(); }
   void process_events() override;
 
-  // Limits the next capture's comparison to `region` (hints accumulate until that capture).
-  // Without hints the whole screen is compared. This is where XDamage plugs in: it knows what
-  // may have changed, polling does not.
+  // Makes the next capture also grab and compare `region` (hints accumulate until then), beyond
+  // what XDamage or the poller would look at: for changes the caller knows of by other means.
   void add_change_hint(const rfb::Region& region);
 
   // Whether captures currently go through MIT-SHM (false: XGetImage).
   bool using_shm() const { return shm_ != nullptr; }
+  // Whether change detection uses XDamage (false: polling).
+  bool using_damage() const { return damage_ != nullptr; }
+  X11CaptureStats stats() const;
 
  private:
   X11FrameSource(X11Display display, const X11FrameSourceOptions& options, rfb::PixelFormat format,
                  Visual* visual, int depth);
-  Result<void> grab_into(rfb::Frame& frame);
-  Result<void> copy_image(const XImage& image, rfb::Frame& frame) const;
+  // Fetches screen rectangle r into the same place of `frame`.
+  Result<void> grab_rect(const rfb::Rect& r, rfb::Frame& frame);
+  Result<void> copy_image(const XImage& image, const rfb::Rect& r, rfb::Frame& frame) const;
   void setup_shm();
+  void setup_damage();
+  // The damaged (or, polling, suspicious) area to look at; empty when nothing may have changed.
+  // Polling grabs its sample rows into `frame` on the way.
+  Result<rfb::Region> damage_candidates();
+  Result<rfb::Region> poll_candidates(rfb::Frame& frame);
 
   X11Display display_;
   X11FrameSourceOptions options_;
@@ -68,8 +96,11 @@ class X11FrameSource final : public rfb::FrameSource {
   bool shm_failed_ = false;  // Once SHM fails, stay on XGetImage for this connection.
   rfb::Size size_;
   std::unique_ptr<ShmImage> shm_;
-  rfb::FramePtr previous_;
-  std::optional<rfb::Region> hint_;
+  std::unique_ptr<X11Damage> damage_;  // Null: polling.
+  rfb::Region damaged_;                // Damage fetched but not yet captured, plus hints.
+  FramePool pool_;                     // pool_.current() is the previous capture's frame.
+  uint64_t poll_cycle_ = 0;
+  X11CaptureStats stats_;
 };
 
 }  // namespace vncd::platform

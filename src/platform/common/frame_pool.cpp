@@ -1,0 +1,78 @@
+#include "platform/common/frame_pool.h"
+
+#include <atomic>
+#include <cassert>
+#include <cstring>
+#include <utility>
+
+namespace vncd::platform {
+namespace {
+
+void copy_rect(const rfb::Frame& from, rfb::Frame& to, const rfb::Rect& r) {
+  const size_t bpp = static_cast<size_t>(from.format().bytes_per_pixel());
+  const size_t offset = static_cast<size_t>(r.x) * bpp;
+  const size_t bytes = static_cast<size_t>(r.w) * bpp;
+  for (int y = r.y; y < r.bottom(); ++y) {
+    std::memcpy(to.mutable_row(y) + offset, from.view().row(y) + offset, bytes);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::PixelFormat& format) {
+  const bool current_fits = current_ && current_->size() == size && current_->format() == format;
+  for (auto it = spares_.begin(); it != spares_.end(); ++it) {
+    if (it->frame.use_count() != 1 || !current_fits) continue;
+    // Pairs with the release in the last holder's shared_ptr decrement: its reads of the pixels
+    // happen before our writes below.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    Spare spare = std::move(*it);
+    spares_.erase(it);
+    for (const rfb::Rect& r : spare.stale.rects()) {
+      copy_rect(*current_, *spare.frame, r);
+      pixels_copied_ += r.area();
+    }
+    return std::move(spare.frame);
+  }
+  auto frame = std::make_shared<rfb::Frame>(size, format);
+  if (current_fits) {
+    std::memcpy(frame->mutable_data(), current_->data(),
+                current_->stride() * static_cast<size_t>(size.height));
+    pixels_copied_ += int64_t{size.width} * size.height;
+  }
+  return frame;
+}
+
+rfb::FramePtr FramePool::publish(std::shared_ptr<rfb::Frame> frame, const rfb::Region& changed) {
+  assert(frame);
+  for (Spare& s : spares_) s.stale.add(changed);
+  if (current_) {
+    if (current_->size() == frame->size() && current_->format() == frame->format()) {
+      add_spare(std::move(current_), changed);
+    } else {
+      spares_.clear();
+    }
+  }
+  current_ = std::move(frame);
+  return current_;
+}
+
+void FramePool::recycle(std::shared_ptr<rfb::Frame> frame, const rfb::Region& differs) {
+  assert(frame);
+  if (!current_ || current_->size() != frame->size() || current_->format() != frame->format()) {
+    return;
+  }
+  add_spare(std::move(frame), differs);
+}
+
+void FramePool::reset() {
+  current_.reset();
+  spares_.clear();
+}
+
+void FramePool::add_spare(std::shared_ptr<rfb::Frame> frame, rfb::Region stale) {
+  spares_.push_back(Spare{std::move(frame), std::move(stale)});
+  while (spares_.size() > max_spares_) spares_.erase(spares_.begin());
+}
+
+}  // namespace vncd::platform

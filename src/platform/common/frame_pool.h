@@ -1,0 +1,60 @@
+// FramePool: recycles whole-screen frames so a capture writes only the areas that changed instead
+// of allocating and copying a full screen each time. Single-threaded (the capturing thread); the
+// frames it hands out may be read on any thread once published.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "rfb/frame.h"
+#include "rfb/geometry.h"
+
+namespace vncd::platform {
+
+// Publishing rule: a frame published through publish() is never written again while anyone else
+// holds it. A spare is reused only when the pool holds its last reference (use_count 1); the
+// acquire fence after that check orders the last reader's accesses before our writes.
+class FramePool {
+ public:
+  // Spares beyond this are forgotten (their holders keep them alive until they drop them).
+  explicit FramePool(size_t max_spares = 3) : max_spares_(max_spares) {}
+
+  // The latest published frame (null before the first publish() or after reset()).
+  rfb::FramePtr current() const { return current_; }
+
+  // A frame nobody else holds whose pixels equal current() (zero-filled when there is no current
+  // frame of this size and format). Only the areas where a recycled spare differs from current()
+  // are copied. Hand it back through publish() or recycle().
+  std::shared_ptr<rfb::Frame> writable(rfb::Size size, const rfb::PixelFormat& format);
+
+  // Makes `frame` (from writable()) the current frame. `changed` must cover every pixel where it
+  // differs from the previous current frame.
+  rfb::FramePtr publish(std::shared_ptr<rfb::Frame> frame, const rfb::Region& changed);
+
+  // Returns an unpublished frame from writable(); `differs` covers every pixel where it differs
+  // from current() (empty when the caller only wrote pixels that turned out equal).
+  void recycle(std::shared_ptr<rfb::Frame> frame, const rfb::Region& differs);
+
+  // Forgets the current frame and every spare (the screen changed size or format).
+  void reset();
+
+  // Pixels copied to bring spares up to date (for benchmarks and tests).
+  int64_t pixels_copied() const { return pixels_copied_; }
+  size_t spare_count() const { return spares_.size(); }
+
+ private:
+  struct Spare {
+    std::shared_ptr<rfb::Frame> frame;
+    rfb::Region stale;  // Where it differs from current_.
+  };
+  void add_spare(std::shared_ptr<rfb::Frame> frame, rfb::Region stale);
+
+  size_t max_spares_;
+  std::shared_ptr<rfb::Frame> current_;
+  std::vector<Spare> spares_;  // Oldest first.
+  int64_t pixels_copied_ = 0;
+};
+
+}  // namespace vncd::platform
