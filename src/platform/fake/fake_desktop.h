@@ -51,7 +51,8 @@ class FakeDesktop final : public rfb::FrameSource, public rfb::InputSink, public
   rfb::Size size() const override { return current_.size(); }
   rfb::PixelFormat format() const override { return current_.format(); }
   Result<rfb::Capture> capture() override;
-  // Same contract as X11FrameSource::add_change_hint.
+  // Limits the next capture's comparison to `region` (hints accumulate until then), the way an
+  // XDamage region does for X11FrameSource; without hints the whole screen is compared.
   void add_change_hint(const rfb::Region& region);
   int capture_count() const { return captures_; }
 

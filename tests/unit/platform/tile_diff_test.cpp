@@ -80,6 +80,23 @@ TEST_P(TileDiffTest, AdjacentChangedTilesMerge) {
   EXPECT_EQ(changed.num_rects(), 1u);
 }
 
+TEST_P(TileDiffTest, CountsTheTilesItCompares) {
+  Frame a({100, 70}, GetParam());
+  Frame b = a;
+  int64_t compared = 0;
+  // The candidate touches tiles (0,0) and (1,0); the second is clipped to 32x32 of a 100x70 frame.
+  (void)diff_tiles(a, b, Region(Rect{20, 5, 30, 10}), 32, &compared);
+  EXPECT_EQ(compared, 2 * 32 * 32);
+  (void)diff_tiles(a, b, Region(Rect{97, 65, 2, 2}), 32, &compared);
+  EXPECT_EQ(compared, 2 * 32 * 32 + 4 * 6);  // Corner tile: 4 x 6.
+}
+
+TEST(SnapToTiles, GrowsToTheGridAndClips) {
+  EXPECT_EQ(snap_to_tiles(Region(Rect{33, 1, 2, 2}), {100, 70}), Region(Rect{32, 0, 32, 32}));
+  EXPECT_EQ(snap_to_tiles(Region(Rect{90, 60, 50, 50}), {100, 70}), Region(Rect{64, 32, 36, 38}));
+  EXPECT_TRUE(snap_to_tiles(Region(Rect{200, 200, 5, 5}), {100, 70}).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, TileDiffTest,
                          ::testing::Values(PixelFormat::rgb888(), PixelFormat::rgb565(),
                                            PixelFormat::bgr233()));

@@ -1,0 +1,105 @@
+#include "platform/common/frame_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace vncd::platform {
+namespace {
+
+using rfb::Frame;
+using rfb::Rect;
+using rfb::Region;
+
+constexpr rfb::Size kSize{64, 48};
+const rfb::PixelFormat kFormat = rfb::PixelFormat::rgb888();
+
+void paint(Frame& f, const Rect& r, uint8_t value) {
+  for (int y = r.y; y < r.bottom(); ++y) {
+    std::memset(f.mutable_row(y) + r.x * 4, value, static_cast<size_t>(r.w * 4));
+  }
+}
+
+bool same_pixels(const Frame& a, const Frame& b) {
+  return std::memcmp(a.data(), b.data(), a.stride() * static_cast<size_t>(a.size().height)) == 0;
+}
+
+TEST(FramePool, FirstFrameIsBlankAndBecomesCurrent) {
+  FramePool pool;
+  EXPECT_EQ(pool.current(), nullptr);
+  auto w = pool.writable(kSize, kFormat);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->size(), kSize);
+  paint(*w, {0, 0, 64, 48}, 7);
+  rfb::FramePtr published = pool.publish(w, Region(Rect{0, 0, 64, 48}));
+  EXPECT_EQ(pool.current(), published);
+  EXPECT_EQ(published->data()[0], 7);
+}
+
+TEST(FramePool, WritableEqualsCurrentWhetherFreshOrRecycled) {
+  FramePool pool;
+  auto a = pool.writable(kSize, kFormat);
+  paint(*a, {0, 0, 64, 48}, 1);
+  pool.publish(std::move(a), Region(Rect{0, 0, 64, 48}));
+  for (int i = 2; i < 12; ++i) {
+    auto w = pool.writable(kSize, kFormat);
+    ASSERT_TRUE(same_pixels(*w, *pool.current())) << "round " << i;
+    const Rect r{(i * 7) % 50, (i * 5) % 40, 10, 6};
+    paint(*w, r, static_cast<uint8_t>(i));
+    pool.publish(std::move(w), Region(r));
+  }
+  // Once warm, only the changed areas were copied, not whole frames.
+  EXPECT_LT(pool.pixels_copied(), 4 * kSize.width * kSize.height);
+}
+
+TEST(FramePool, AFrameSomeoneHoldsIsNeverRewritten) {
+  FramePool pool;
+  auto a = pool.writable(kSize, kFormat);
+  paint(*a, {0, 0, 64, 48}, 1);
+  rfb::FramePtr held = pool.publish(std::move(a), Region(Rect{0, 0, 64, 48}));
+  const Frame snapshot = *held;
+  for (int i = 2; i < 10; ++i) {
+    auto w = pool.writable(kSize, kFormat);
+    EXPECT_NE(static_cast<const Frame*>(w.get()), held.get());
+    paint(*w, {0, 0, 64, 48}, static_cast<uint8_t>(i));
+    pool.publish(std::move(w), Region(Rect{0, 0, 64, 48}));
+  }
+  EXPECT_TRUE(same_pixels(*held, snapshot));
+}
+
+TEST(FramePool, ReleasedFramesAreReused) {
+  FramePool pool;
+  pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 64, 48}));
+  pool.publish(pool.writable(kSize, kFormat), Region());
+  const Frame* first_spare = nullptr;
+  {
+    auto w = pool.writable(kSize, kFormat);  // The first frame, back from the pool.
+    first_spare = w.get();
+    pool.recycle(std::move(w), Region());
+  }
+  auto again = pool.writable(kSize, kFormat);
+  EXPECT_EQ(again.get(), first_spare);
+}
+
+TEST(FramePool, RecycledFrameIsRepairedWhereItDiffers) {
+  FramePool pool;
+  pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 64, 48}));
+  auto w = pool.writable(kSize, kFormat);
+  paint(*w, {5, 5, 3, 3}, 9);  // Scribbled on, then given back unpublished.
+  pool.recycle(std::move(w), Region(Rect{5, 5, 3, 3}));
+  auto again = pool.writable(kSize, kFormat);
+  EXPECT_TRUE(same_pixels(*again, *pool.current()));
+}
+
+TEST(FramePool, ResetForgetsEverything) {
+  FramePool pool;
+  pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 64, 48}));
+  pool.reset();
+  EXPECT_EQ(pool.current(), nullptr);
+  EXPECT_EQ(pool.spare_count(), 0u);
+  auto w = pool.writable(rfb::Size{32, 16}, kFormat);
+  EXPECT_EQ(w->size(), (rfb::Size{32, 16}));
+}
+
+}  // namespace
+}  // namespace vncd::platform
