@@ -210,6 +210,19 @@ Connection::Progress Connection::on_security(Reader& r) {
     case SecurityStep::Kind::kFailure:
       security_failed(s.reason);
       return Progress::kStop;
+    case SecurityStep::Kind::kStartLayer:
+      // The client speaks to the layer (a TLS ClientHello) only after it has read our reply, so
+      // bytes already here were sent too early and cannot be told apart from the layer's own.
+      if (r.remaining() != 0) {
+        fail("client sent data before the security layer was set up");
+        return Progress::kStop;
+      }
+      if (!s.layer || !delegate_.on_transport_layer(std::move(s.layer))) {
+        fail("this connection cannot use security type " + std::to_string(security_type_));
+        return Progress::kStop;
+      }
+      // The handler goes on at once (writing what comes first over the layer, if anything).
+      return Progress::kContinue;
     case SecurityStep::Kind::kSuccess:
       break;
   }

@@ -47,6 +47,14 @@ class ConnectionDelegate {
   // reported through on_cut_text_dropped).
   virtual void on_cut_text(const std::string& latin1) = 0;
   virtual void on_cut_text_dropped(uint32_t length) { (void)length; }
+  // The security type puts a layer (VeNCrypt's TLS) under the connection: every byte already in
+  // Connection::output() must reach the client as it is, every later one through the layer, and
+  // feed() then gets what the layer decodes. Called inside feed(). Returns false if this owner
+  // cannot add layers; the connection then closes.
+  virtual bool on_transport_layer(std::unique_ptr<TransportLayer> layer) {
+    (void)layer;
+    return false;
+  }
 };
 
 struct ConnectionConfig {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "rfb/transport.h"
 #include "rfb/wire.h"
 
 namespace vncd::rfb {
@@ -25,21 +26,38 @@ struct AuthInfo {
   std::string user;
 };
 
+// A layer a security type puts between the connection and the client's byte stream (VeNCrypt's
+// TLS). Made by a handler, applied by whoever owns the transport (the session).
+class TransportLayer {
+ public:
+  virtual ~TransportLayer() = default;
+  // Returns a transport that reads and writes through `inner`, which it owns from now on. Its
+  // own handshake is driven by the returned transport's read() and write() calls.
+  virtual std::unique_ptr<Transport> wrap(std::unique_ptr<Transport> inner) = 0;
+};
+
 struct SecurityStep {
   enum class Kind : uint8_t {
     kNeedMore,  // Not enough input yet; nothing was consumed.
     kContinue,  // Input consumed, more handshake to come.
     kSuccess,   // Authenticated; `auth` says how.
     kFailure,   // Refused; `reason` goes to the log and, in RFB 3.8, to the client.
+    // Input consumed; everything written so far goes to the client in the clear, then the
+    // transport is wrapped in `layer` and the handshake continues over it (VeNCrypt's TLS).
+    kStartLayer,
   };
   Kind kind = Kind::kNeedMore;
   std::string reason;
   AuthInfo auth;
+  std::unique_ptr<TransportLayer> layer;  // Set for kStartLayer only.
 
   static SecurityStep need_more() { return {}; }
-  static SecurityStep proceed() { return {Kind::kContinue, {}, {}}; }
-  static SecurityStep success(AuthInfo a = {}) { return {Kind::kSuccess, {}, std::move(a)}; }
-  static SecurityStep failure(std::string why) { return {Kind::kFailure, std::move(why), {}}; }
+  static SecurityStep proceed() { return {Kind::kContinue, {}, {}, {}}; }
+  static SecurityStep success(AuthInfo a = {}) { return {Kind::kSuccess, {}, std::move(a), {}}; }
+  static SecurityStep failure(std::string why) { return {Kind::kFailure, std::move(why), {}, {}}; }
+  static SecurityStep start_layer(std::unique_ptr<TransportLayer> l) {
+    return {Kind::kStartLayer, {}, {}, std::move(l)};
+  }
 };
 
 // One security type's server side of the handshake, from the moment the type is chosen until
