@@ -38,6 +38,7 @@ ClientSession::~ClientSession() {
   s_.loop.cancel_timer(handshake_timer_);
   s_.loop.cancel_timer(failure_timer_);
   s_.loop.cancel_timer(close_timer_);
+  s_.loop.cancel_timer(read_again_timer_);
   if (transport_->fd() >= 0) s_.loop.unwatch(transport_->fd());
 }
 
@@ -81,11 +82,25 @@ void ClientSession::on_readable() {
     finish(r.error().message());
     return;
   }
-  if (*r == 0) return;
+  if (*r == 0) {
+    // A decorator may have made progress of its own (a TLS handshake step): output held back
+    // for it may go now, and what it waits for decides the interest.
+    flush();
+    return;
+  }
   in_feed_ = true;
   conn_.feed(std::span<const uint8_t>(read_buf_.data(), *r));
   in_feed_ = false;
   after_connection_activity();
+  schedule_buffered_read();
+}
+
+void ClientSession::schedule_buffered_read() {
+  if (finished_ || closing_ || read_again_timer_ != 0 || !transport_->has_buffered_input()) return;
+  read_again_timer_ = s_.loop.add_timer(std::chrono::milliseconds(0), [this] {
+    read_again_timer_ = 0;
+    on_readable();
+  });
 }
 
 void ClientSession::on_writable() {
@@ -148,14 +163,24 @@ void ClientSession::after_connection_activity() {
 
 void ClientSession::flush() {
   rfb::ByteBuffer& out = conn_.output();
-  while (!out.empty()) {
-    Result<size_t> n = transport_->write(out.span());
+  while (true) {
+    // A pending layer (VeNCrypt's TLS) starts once the bytes before it have gone as they are.
+    if (pending_layer_ && layer_clear_bytes_ == 0) {
+      transport_ = pending_layer_->wrap(std::move(transport_));
+      pending_layer_.reset();
+      log::debug("client ", peer_, ": security layer started");
+    }
+    if (out.empty()) break;
+    std::span<const uint8_t> chunk = out.span();
+    if (pending_layer_) chunk = chunk.first(layer_clear_bytes_);
+    Result<size_t> n = transport_->write(chunk);
     if (!n) {
       finish(n.error().message());
       return;
     }
     if (*n == 0) break;
     out.consume(*n);
+    if (pending_layer_) layer_clear_bytes_ -= *n;
   }
   update_interest();
 }
@@ -164,7 +189,7 @@ void ClientSession::update_interest() {
   int fd = transport_->fd();
   if (fd < 0 || finished_) return;
   uint32_t want = closing_ ? 0 : EventLoop::kReadable;
-  if (!conn_.output().empty()) want |= EventLoop::kWritable;
+  if (transport_->wants_writable(!conn_.output().empty())) want |= EventLoop::kWritable;
   if (want == interest_) return;
   interest_ = want;
   if (Status st = s_.loop.modify(fd, want); !st) finish(st.error().message());
@@ -203,7 +228,8 @@ void ClientSession::finish(const std::string& reason) {
   s_.loop.cancel_timer(handshake_timer_);
   s_.loop.cancel_timer(failure_timer_);
   s_.loop.cancel_timer(close_timer_);
-  handshake_timer_ = failure_timer_ = close_timer_ = 0;
+  s_.loop.cancel_timer(read_again_timer_);
+  handshake_timer_ = failure_timer_ = close_timer_ = read_again_timer_ = 0;
   if (int fd = transport_->fd(); fd >= 0) s_.loop.unwatch(fd);
   transport_->close();
   log::info("client ", peer_, " disconnected: ", finish_reason_);
@@ -288,6 +314,15 @@ void ClientSession::on_cut_text(const std::string& latin1) {
 void ClientSession::on_cut_text_dropped(uint32_t length) {
   log::warn("client ", peer_, ": clipboard text of ", length, " bytes ignored (limit ",
             s_.config.limits.max_cut_text, ")");
+}
+
+bool ClientSession::on_transport_layer(std::unique_ptr<rfb::TransportLayer> layer) {
+  if (pending_layer_) return false;  // One layer at a time.
+  // Everything queued so far (VeNCrypt's ack) goes out in the clear; flush() adds the layer
+  // right after it. The transport's fd stays the same, so the loop's watch stays valid.
+  pending_layer_ = std::move(layer);
+  layer_clear_bytes_ = conn_.output().size();
+  return true;
 }
 
 // ---- Updates ------------------------------------------------------------------------------

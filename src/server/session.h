@@ -111,6 +111,7 @@ class ClientSession final : private rfb::ConnectionDelegate {
   void on_pointer(int x, int y, uint8_t button_mask) override;
   void on_cut_text(const std::string& latin1) override;
   void on_cut_text_dropped(uint32_t length) override;
+  bool on_transport_layer(std::unique_ptr<rfb::TransportLayer> layer) override;
 
   bool view_only() const;
   // Everything that follows a change of the connection's state (after feed(), a timer, close()).
@@ -120,6 +121,9 @@ class ClientSession final : private rfb::ConnectionDelegate {
   void begin_closing();
   void finish(const std::string& reason);
   void write_resize();
+  // Reads again soon when the transport holds input its fd will not announce (TLS records
+  // already decrypted).
+  void schedule_buffered_read();
 
   SessionServices s_;
   std::unique_ptr<Transport> transport_;
@@ -127,6 +131,10 @@ class ClientSession final : private rfb::ConnectionDelegate {
   rfb::Connection conn_;
   enc::UpdatePlanner planner_;
   std::vector<uint8_t> read_buf_;
+  // A layer (VeNCrypt's TLS) waiting for the first layer_clear_bytes_ of the output to be sent
+  // as they are; then it wraps transport_.
+  std::unique_ptr<rfb::TransportLayer> pending_layer_;
+  size_t layer_clear_bytes_ = 0;
 
   // Update state.
   rfb::FramePtr frame_;
@@ -153,6 +161,7 @@ class ClientSession final : private rfb::ConnectionDelegate {
   EventLoop::TimerId handshake_timer_ = 0;
   EventLoop::TimerId failure_timer_ = 0;
   EventLoop::TimerId close_timer_ = 0;
+  EventLoop::TimerId read_again_timer_ = 0;
 };
 
 }  // namespace vncd::server
