@@ -3,8 +3,10 @@
 // one line on stderr and a non-zero exit.
 #include <pwd.h>
 #include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -51,6 +53,46 @@ std::string user_and_host() {
   return user + "@" + (host[0] ? host : "localhost");
 }
 
+// --store-password: one line from stdin (without echo on a terminal) into a vncpasswd file.
+int store_password(const std::string& path) {
+  const bool tty = ::isatty(STDIN_FILENO) != 0;
+  termios saved{};
+  if (tty) {
+    std::fputs("Password: ", stderr);
+    std::fflush(stderr);
+    if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
+      termios quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  }
+  std::string password;
+  int c;
+  while ((c = std::getchar()) != EOF && c != '\n') password.push_back(static_cast<char>(c));
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    std::fputs("\n", stderr);
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) {
+    print_error("no password given; nothing written");
+    return kExitFailure;
+  }
+  if (password.size() > security::kVncPasswordMaxLength) {
+    std::fprintf(stderr, "vncd: note: VNC uses only the first %zu characters of a password\n",
+                 security::kVncPasswordMaxLength);
+  }
+  security::VncPasswords passwords;
+  passwords.full = password;
+  auto written = security::write_password_file(path, passwords);
+  std::fill(password.begin(), password.end(), '\0');
+  if (!written.ok()) {
+    print_error(written.error().message());
+    return kExitFailure;
+  }
+  return EXIT_SUCCESS;
+}
+
 int run(const server::Options& opts) {
   // Start-up progress stays quiet at the default level, so that a failure to start is exactly
   // one line on stderr; what was set up is logged once the server listens. Warnings still show.
@@ -68,6 +110,11 @@ int run(const server::Options& opts) {
   // Security first: a bad password file should fail before a virtual desktop is started.
   security::SecurityConfig security_config;
   security_config.types = opts.security_list();
+  security_config.x509_cert = opts.x509_cert;
+  security_config.x509_key = opts.x509_key;
+  security_config.plain_users = opts.plain_users;
+  security_config.allow_plain_unencrypted = opts.allow_plain_unencrypted;
+  if (!opts.pam_service.empty()) security_config.pam_service = opts.pam_service;
   if (!opts.password_file.empty()) {
     auto passwords = security::read_password_file(opts.password_file);
     if (!passwords) {
@@ -178,6 +225,9 @@ int main(int argc, char** argv) {
   if (opts->version) {
     std::fputs(vncd::server::version_text().c_str(), stdout);
     return EXIT_SUCCESS;
+  }
+  if (!opts->store_password_file.empty()) {
+    return vncd::store_password(opts->store_password_file);
   }
   return vncd::run(opts.value());
 }

@@ -1,12 +1,12 @@
 #include "server/cli_options.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <functional>
 #include <string>
 
-#include "rfb/security.h"
 #include "security/registry.h"
 #include "vncd_config.h"
 
@@ -72,9 +72,55 @@ Status check_security_list(const std::string& list) {
   return {};
 }
 
-bool offers(const std::string& list, uint8_t type) {
-  auto types = security::parse_security_list(list);
-  return types && std::find(types->begin(), types->end(), type) != types->end();
+// The names in a --security list, lower-cased and trimmed (the list is already validated).
+std::vector<std::string> security_names(const std::string& list) {
+  std::vector<std::string> names;
+  std::string current;
+  auto flush = [&] {
+    size_t b = current.find_first_not_of(" \t");
+    size_t e = current.find_last_not_of(" \t");
+    names.push_back(b == std::string::npos ? std::string() : current.substr(b, e - b + 1));
+    current.clear();
+  };
+  for (char c : list) {
+    if (c == ',') {
+      flush();
+    } else {
+      current.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  flush();
+  return names;
+}
+
+bool offers(const std::string& list, std::string_view name) {
+  for (const auto& n : security_names(list)) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos ? comma : comma - start);
+    size_t b = item.find_first_not_of(" \t");
+    size_t e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+Handler set_string(std::string Options::*field, std::string what) {
+  return [field, what](Options& o, const std::string& v) -> Status {
+    if (v.empty()) return fail(what);
+    o.*field = v;
+    return {};
+  };
 }
 
 Handler set_flag(bool Options::*field, bool value) {
@@ -133,11 +179,44 @@ const std::vector<Flag>& flags() {
       {"--security",
        {},
        "LIST",
-       "security types to offer, in order: none,vncauth (default: vncauth with a password file, "
-       "else none)",
+       "security types to offer, in order of preference, comma-separated (the list is below; "
+       "default: vncauth with a password file, else none)",
        [](Options& o, const std::string& v) -> Status {
          if (Status s = check_security_list(v); !s) return s;
          o.security = v;
+         return {};
+       }},
+      {"--x509-cert",
+       {},
+       "FILE",
+       "PEM certificate (chain) for the x509* security types",
+       set_string(&Options::x509_cert, "--x509-cert needs a file name")},
+      {"--x509-key",
+       {},
+       "FILE",
+       "PEM private key for the x509* security types",
+       set_string(&Options::x509_key, "--x509-key needs a file name")},
+      {"--plain-users",
+       {},
+       "LIST",
+       "users who may log in with the *plain security types (* = anyone PAM accepts)",
+       [](Options& o, const std::string& v) -> Status {
+         o.plain_users = split_list(v);
+         if (o.plain_users.empty())
+           return fail("--plain-users needs a comma-separated list of users (or *)");
+         return {};
+       }},
+      {"--pam-service",
+       {},
+       "NAME",
+       "PAM service that checks *plain passwords",
+       set_string(&Options::pam_service, "--pam-service needs a service name")},
+      {"--allow-plain-unencrypted",
+       {},
+       "",
+       "allow the plain security type, which sends passwords unencrypted",
+       [](Options& o, const std::string&) -> Status {
+         o.allow_plain_unencrypted = true;
          return {};
        }},
       {"--view-only",
@@ -232,6 +311,11 @@ const std::vector<Flag>& flags() {
          o.session_given = true;
          return {};
        }},
+      {"--store-password",
+       {},
+       "FILE",
+       "read a password from stdin, write it to FILE as vncpasswd does, and exit",
+       set_string(&Options::store_password_file, "--store-password needs a file name")},
       {"--help", {}, "", "print this help and exit", set_flag(&Options::help, true)},
       {"--version", {}, "", "print the version and exit", set_flag(&Options::version, true)},
   };
@@ -246,8 +330,10 @@ std::string Options::security_list() const {
 }
 
 bool Options::insecure_exposure() const {
-  return offers(security_list(), rfb::security::kNone) &&
-         !is_loopback_address(server.listen_address);
+  const std::string list = security_list();
+  const bool unauthenticated =
+      offers(list, "none") || offers(list, "tlsnone") || offers(list, "x509none");
+  return unauthenticated && !is_loopback_address(server.listen_address);
 }
 
 bool is_loopback_address(std::string_view a) {
@@ -297,8 +383,11 @@ Result<Options> parse_options(std::span<const char* const> args) {
     if (Status s = match->apply(o, value); !s) return s.error();
   }
 
-  if (offers(o.security_list(), rfb::security::kVncAuth) && o.password_file.empty()) {
-    return fail("--security vncauth needs --password-file (make one with vncpasswd)");
+  for (std::string_view vnc_type : {"vncauth", "tlsvnc", "x509vnc"}) {
+    if (offers(o.security_list(), vnc_type) && o.password_file.empty()) {
+      return fail("--security " + std::string(vnc_type) +
+                  " needs --password-file (make one with vncpasswd or vncd --store-password)");
+    }
   }
   if (o.virtual_requested && !o.display.empty()) {
     return fail("--virtual and --display cannot be used together");
@@ -349,6 +438,7 @@ std::string help_text() {
     out += left;
     append_wrapped(out, f.help, kIndent, kIndent);
   }
+  out += "\nSecurity types: " + security::known_security_types() + ".\n";
   out +=
       "\nOptions that take a value also accept OPTION=VALUE, as in --port=5901.\n"
       "Traditional aliases (TigerVNC / x11vnc):\n";

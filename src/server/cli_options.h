@@ -40,6 +40,15 @@ struct Options {
   std::string password_file;  // --password-file / -rfbauth: a vncpasswd file.
   // --security LIST as typed ("none,vncauth"); empty means the default (see security_list()).
   std::string security;
+  // VeNCrypt: --x509-cert / --x509-key (PEM files) for the x509* types; --plain-users (comma
+  // list, "*" = anyone PAM accepts), --pam-service and --allow-plain-unencrypted for *plain.
+  std::string x509_cert;
+  std::string x509_key;
+  std::vector<std::string> plain_users;
+  std::string pam_service;  // Empty: the security module's default.
+  bool allow_plain_unencrypted = false;
+  // --store-password FILE: write a vncpasswd file from a password read on stdin, then exit.
+  std::string store_password_file;
   log::Level log_level = log::Level::kInfo;
   bool help = false;
   bool version = false;
@@ -47,8 +56,8 @@ struct Options {
   // The security types to offer: --security if given, else "vncauth" with a password file and
   // "none" without.
   std::string security_list() const;
-  // True when the server would accept unauthenticated clients on an address other than
-  // loopback: main warns loudly about this at start-up.
+  // True when the server would accept unauthenticated clients (none, tlsnone, x509none) on an
+  // address other than loopback: main warns loudly about this at start-up.
   bool insecure_exposure() const;
 };
 

@@ -7,7 +7,7 @@ import re
 import harness
 from harness import VNCD
 
-FLAG = re.compile(r"(?<![\w-])(--?[a-z][a-z-]*)")
+FLAG = re.compile(r"(?<![\w-])(--?[a-z][a-z0-9-]*)")
 
 with harness.Test("man_page") as t:
     r = t.run([VNCD, "--help"])

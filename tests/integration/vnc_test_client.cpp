@@ -4,7 +4,7 @@
 // button press.
 //
 //   vnc_test_client compare --port N --display :D [--format 32|16|8|be32] [--encoding E]
-//                   [--password P]
+//                   [--password P] [--x509-ca CERT] [--user NAME]
 //                   [--pattern] [--draw] [--expect-size WxH] [--timeout S]
 //   vnc_test_client auth-fail --port N --password P   (succeeds when the server refuses)
 //   vnc_test_client click-probe --display :D [--timeout S]
@@ -35,6 +35,8 @@ struct Args {
   std::string format = "32";
   std::string encoding = "raw";  // libvncclient's names: raw, rre, corre, hextile, zlib, ...
   std::string password;
+  std::string x509_ca;  // VeNCrypt X.509 types: the CA (here the self-signed certificate).
+  std::string user;     // VeNCrypt Plain types.
   bool pattern = false;
   bool draw = false;
   int expect_w = 0, expect_h = 0;
@@ -67,6 +69,10 @@ Args parse(int argc, char** argv) {
       a.format = value();
     else if (f == "--encoding")
       a.encoding = value();
+    else if (f == "--x509-ca")
+      a.x509_ca = value();
+    else if (f == "--user")
+      a.user = value();
     else if (f == "--password")
       a.password = value();
     else if (f == "--pattern")
@@ -106,6 +112,21 @@ std::string g_password;
 char* get_password(rfbClient*) {
   // libvncclient frees what this returns with free(): it must come from malloc.
   return strdup(g_password.c_str());
+}
+
+std::string g_x509_ca;
+std::string g_user;
+// libvncclient's VeNCrypt credentials; it frees the union and its strings with free().
+rfbCredential* get_credential(rfbClient*, int type) {
+  auto* c = static_cast<rfbCredential*>(calloc(1, sizeof(rfbCredential)));
+  if (type == rfbCredentialTypeX509) {
+    c->x509Credential.x509CACertFile = g_x509_ca.empty() ? nullptr : strdup(g_x509_ca.c_str());
+    c->x509Credential.x509CrlVerifyMode = rfbX509CrlVerifyNone;
+  } else if (type == rfbCredentialTypeUser) {
+    c->userCredential.username = strdup(g_user.c_str());
+    c->userCredential.password = strdup(g_password.c_str());
+  }
+  return c;
 }
 
 // Fills in a pixel format by name; returns false for unknown names.
@@ -393,6 +414,9 @@ rfbClient* connect(const Args& a) {
   client->serverHost = strdup(a.host.c_str());
   client->serverPort = a.port;
   client->GetPassword = get_password;
+  client->GetCredential = get_credential;
+  g_x509_ca = a.x509_ca;
+  g_user = a.user;
   client->FinishedFrameBufferUpdate = on_update_done;
   g_password = a.password;
   int argc = 0;

@@ -118,6 +118,37 @@ TEST(CliOptions, PasswordFileAndSecurity) {
   EXPECT_THAT(parse_error({"--password-file="}), HasSubstr("--password-file needs a file"));
 }
 
+TEST(CliOptions, VeNCryptSettings) {
+  Options o = parse_ok({"--security", "x509vnc,x509plain", "--password-file", "/p", "--x509-cert",
+                        "/c.pem", "--x509-key=/k.pem", "--plain-users", " alice, bob ,",
+                        "--pam-service", "login", "--allow-plain-unencrypted"});
+  EXPECT_EQ(o.security_list(), "x509vnc,x509plain");
+  EXPECT_EQ(o.x509_cert, "/c.pem");
+  EXPECT_EQ(o.x509_key, "/k.pem");
+  EXPECT_EQ(o.plain_users, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(o.pam_service, "login");
+  EXPECT_TRUE(o.allow_plain_unencrypted);
+  EXPECT_FALSE(o.insecure_exposure());
+  EXPECT_EQ(parse_ok({"--plain-users", "*"}).plain_users, (std::vector<std::string>{"*"}));
+  EXPECT_THAT(parse_error({"--plain-users", " , "}), HasSubstr("--plain-users needs"));
+  EXPECT_THAT(parse_error({"--x509-cert="}), HasSubstr("--x509-cert needs a file"));
+  EXPECT_THAT(parse_error({"--x509-key", ""}), HasSubstr("--x509-key needs a file"));
+  EXPECT_THAT(parse_error({"--pam-service="}), HasSubstr("--pam-service needs"));
+  EXPECT_THAT(parse_error({"--allow-plain-unencrypted=1"}), HasSubstr("takes no value"));
+  // Types that let anyone in, encrypted or not, count as exposure on a public address.
+  EXPECT_TRUE(parse_ok({"--security", "TLSNone"}).insecure_exposure());
+  EXPECT_TRUE(parse_ok({"--security", "x509none", "--x509-cert", "c", "--x509-key", "k"})
+                  .insecure_exposure());
+  EXPECT_FALSE(parse_ok({"--security", "tlsnone", "--localhost"}).insecure_exposure());
+  // vncauth inside VeNCrypt also needs the password file.
+  EXPECT_THAT(parse_error({"--security", "tlsvnc"}), HasSubstr("--password-file"));
+}
+
+TEST(CliOptions, StorePassword) {
+  EXPECT_EQ(parse_ok({"--store-password", "/tmp/pw"}).store_password_file, "/tmp/pw");
+  EXPECT_THAT(parse_error({"--store-password="}), HasSubstr("--store-password needs"));
+}
+
 TEST(CliOptions, Switches) {
   EXPECT_TRUE(parse_ok({"--view-only"}).server.view_only);
   EXPECT_TRUE(parse_ok({"-viewonly"}).server.view_only);
@@ -250,16 +281,48 @@ TEST(CliOptions, HelpListsEveryFlag) {
     size_t j = i + (i + 1 < help.size() && help[i + 1] == '-' ? 2 : 1);
     if (j >= help.size() || help[j] < 'a' || help[j] > 'z') continue;
     size_t end = j;
-    while (end < help.size() && ((help[end] >= 'a' && help[end] <= 'z') || help[end] == '-')) ++end;
+    while (end < help.size() && ((help[end] >= 'a' && help[end] <= 'z') ||
+                                 (help[end] >= '0' && help[end] <= '9') || help[end] == '-')) {
+      ++end;
+    }
     in_help.insert(help.substr(i, end - i));
   }
-  const std::set<std::string> expected = {
-      "--display",  "--port",      "--listen",     "--localhost",     "--password-file",
-      "--security", "--view-only", "--shared",     "--never-shared",  "--dont-disconnect",
-      "--once",     "--forever",   "--name",       "--log-level",     "--max-fps",
-      "--virtual",  "--session",   "--help",       "--version",       "-display",
-      "-rfbport",   "-localhost",  "-rfbauth",     "-viewonly",       "-shared",
-      "-forever",   "-once",       "-nevershared", "-dontdisconnect", "-desktop"};
+  const std::set<std::string> expected = {"--display",
+                                          "--port",
+                                          "--listen",
+                                          "--localhost",
+                                          "--password-file",
+                                          "--security",
+                                          "--view-only",
+                                          "--shared",
+                                          "--never-shared",
+                                          "--dont-disconnect",
+                                          "--once",
+                                          "--forever",
+                                          "--name",
+                                          "--log-level",
+                                          "--max-fps",
+                                          "--virtual",
+                                          "--session",
+                                          "--help",
+                                          "--version",
+                                          "-display",
+                                          "-rfbport",
+                                          "-localhost",
+                                          "-rfbauth",
+                                          "-viewonly",
+                                          "-shared",
+                                          "-forever",
+                                          "-once",
+                                          "-nevershared",
+                                          "-dontdisconnect",
+                                          "-desktop",
+                                          "--x509-cert",
+                                          "--x509-key",
+                                          "--plain-users",
+                                          "--pam-service",
+                                          "--allow-plain-unencrypted",
+                                          "--store-password"};
   for (const auto& f : expected) EXPECT_TRUE(in_help.count(f)) << f << " missing from --help";
   for (const auto& f : in_help) EXPECT_TRUE(expected.count(f)) << f << " in --help, not expected";
 
@@ -272,6 +335,7 @@ TEST(CliOptions, HelpListsEveryFlag) {
       const char* value = "1";
       if (f == "--virtual") value = "640x480";
       if (f == "--log-level") value = "debug";
+      if (f == "--plain-users") value = "alice";
       if (f == "--display" || f == "-display") value = ":1";
       args.push_back(value);
       r = parse_options(std::span<const char* const>(args.data(), args.size()));
