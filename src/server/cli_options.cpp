@@ -1,6 +1,5 @@
 #include "server/cli_options.h"
 
-#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -72,34 +71,7 @@ Status check_security_list(const std::string& list) {
   return {};
 }
 
-// The names in a --security list, lower-cased and trimmed (the list is already validated).
-std::vector<std::string> security_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::string current;
-  auto flush = [&] {
-    size_t b = current.find_first_not_of(" \t");
-    size_t e = current.find_last_not_of(" \t");
-    names.push_back(b == std::string::npos ? std::string() : current.substr(b, e - b + 1));
-    current.clear();
-  };
-  for (char c : list) {
-    if (c == ',') {
-      flush();
-    } else {
-      current.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-  }
-  flush();
-  return names;
-}
-
-bool offers(const std::string& list, std::string_view name) {
-  for (const auto& n : security_names(list)) {
-    if (n == name) return true;
-  }
-  return false;
-}
-
+// Comma-separated items, trimmed; empty items are dropped.
 std::vector<std::string> split_list(const std::string& list) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -113,6 +85,14 @@ std::vector<std::string> split_list(const std::string& list) {
     start = comma + 1;
   }
   return out;
+}
+
+bool offers(const std::string& security_list, std::string_view name) {
+  for (std::string item : split_list(security_list)) {
+    for (char& ch : item) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (item == name) return true;
+  }
+  return false;
 }
 
 Handler set_string(std::string Options::*field, std::string what) {
