@@ -35,7 +35,9 @@ TEST(ParseSecurityList, IgnoresCaseAndSpacesAroundNames) {
 TEST(ParseSecurityList, UnknownNameListsKnownOnes) {
   auto types = parse_security_list("none,tls");
   ASSERT_FALSE(types.ok());
-  EXPECT_EQ(types.error().message(), "unknown security type \"tls\"; known types: none, vncauth");
+  EXPECT_EQ(types.error().message(),
+            "unknown security type \"tls\"; known types: none, vncauth, plain, tlsnone, tlsvnc, "
+            "tlsplain, x509none, x509vnc, x509plain");
 }
 
 TEST(ParseSecurityList, RejectsEmptyDuplicateAndOversizedLists) {
