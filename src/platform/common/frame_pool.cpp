@@ -19,7 +19,8 @@ void copy_rect(const rfb::Frame& from, rfb::Frame& to, const rfb::Rect& r) {
 
 }  // namespace
 
-std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::PixelFormat& format) {
+std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::PixelFormat& format,
+                                                const rfb::Region& overwrite) {
   const bool current_fits = current_ && current_->size() == size && current_->format() == format;
   for (auto it = spares_.begin(); it != spares_.end(); ++it) {
     if (it->frame.use_count() != 1 || !current_fits) continue;
@@ -28,6 +29,7 @@ std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::Pixel
     std::atomic_thread_fence(std::memory_order_acquire);
     Spare spare = std::move(*it);
     spares_.erase(it);
+    spare.stale.subtract(overwrite);
     for (const rfb::Rect& r : spare.stale.rects()) {
       copy_rect(*current_, *spare.frame, r);
       pixels_copied_ += r.area();

@@ -25,9 +25,12 @@ class FramePool {
   rfb::FramePtr current() const { return current_; }
 
   // A frame nobody else holds whose pixels equal current() (zero-filled when there is no current
-  // frame of this size and format). Only the areas where a recycled spare differs from current()
-  // are copied. Hand it back through publish() or recycle().
-  std::shared_ptr<rfb::Frame> writable(rfb::Size size, const rfb::PixelFormat& format);
+  // frame of this size and format), except inside `overwrite`, which the caller promises to
+  // write in full (a grab) and which is therefore left as it is. Only the areas where a recycled
+  // spare differs from current() are copied. Hand it back through publish() or recycle(); if the
+  // promise could not be kept, drop it instead.
+  std::shared_ptr<rfb::Frame> writable(rfb::Size size, const rfb::PixelFormat& format,
+                                       const rfb::Region& overwrite = rfb::Region());
 
   // Makes `frame` (from writable()) the current frame. `changed` must cover every pixel where it
   // differs from the previous current frame.

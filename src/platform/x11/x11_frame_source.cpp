@@ -18,9 +18,13 @@
 namespace vncd::platform {
 namespace {
 
-// What one (Shm)GetImage request costs in pixels copied: mostly its round trip. Rectangles closer
-// than this are fetched as one. Measured with bench_capture on Xvfb (see bench/capture.cpp).
-constexpr int64_t kGrabRequestCostPixels = 16384;
+// What one more grab request costs, in pixels grabbed, copied and compared: rectangles whose
+// bounding box wastes less than this are fetched as one. Measured with bench_capture on Xvfb
+// 1920x1080 (2 cores): an XShmGetImage round trip costs 50-80 us and a pixel about 0.8 ns, so a
+// request is worth ~64k pixels. Batched copies into the shared pixmap share one round trip and
+// cost only the request's processing (a few us).
+constexpr int64_t kGrabRequestCostPixels = 65536;
+constexpr int64_t kBatchedGrabCostPixels = 4096;
 
 struct XImageDeleter {
   void operator()(XImage* image) const { XDestroyImage(image); }
@@ -140,11 +144,15 @@ class ShmImage {
       image->data = nullptr;
       return Error("XShmAttach failed: " + (err ? err->text : std::string("connection lost")));
     }
-    return std::unique_ptr<ShmImage>(
+    auto shm = std::unique_ptr<ShmImage>(
         new ShmImage(dpy, std::move(info), std::move(segment.value()), std::move(image)));
+    shm->setup_pixmap(display, depth);
+    return shm;
   }
 
   ~ShmImage() {
+    if (gc_ != nullptr) XFreeGC(dpy_, gc_);
+    if (pixmap_ != 0) XFreePixmap(dpy_, pixmap_);
     XShmDetach(dpy_, info_.get());
     image_->data = nullptr;  // The segment is not Xlib's to free.
     image_.reset();
@@ -155,8 +163,37 @@ class ShmImage {
 
   XImage& image() { return *image_; }
   rfb::Size size() const { return {image_->width, image_->height}; }
+  // A pixmap over the same segment (0 when the server cannot share pixmaps): copying the root
+  // window into it is a request without a reply, so many rectangles cost one round trip.
+  Pixmap pixmap() const { return pixmap_; }
+  // For copies from the root into pixmap(): includes child windows, no expose events.
+  GC gc() const { return gc_; }
 
  private:
+  void setup_pixmap(X11Display& display, int depth) {
+    int major = 0, minor = 0;
+    Bool shared_pixmaps = False;
+    if (!XShmQueryVersion(dpy_, &major, &minor, &shared_pixmaps) || !shared_pixmaps ||
+        XShmPixmapFormat(dpy_) != ZPixmap) {
+      return;
+    }
+    std::optional<XErrorRecord> err;
+    Pixmap pixmap = 0;
+    {
+      X11ErrorTrap trap(display);
+      pixmap = XShmCreatePixmap(
+          dpy_, display.root(), image_->data, info_.get(), static_cast<unsigned>(image_->width),
+          static_cast<unsigned>(image_->height), static_cast<unsigned>(depth));
+      err = trap.sync();
+    }
+    if (err || display.lost()) return;  // Per-rectangle XShmGetImage still works.
+    XGCValues values;
+    values.subwindow_mode = IncludeInferiors;
+    values.graphics_exposures = False;
+    pixmap_ = pixmap;
+    gc_ = XCreateGC(dpy_, pixmap_, GCSubwindowMode | GCGraphicsExposures, &values);
+  }
+
   ShmImage(Display* dpy, std::unique_ptr<XShmSegmentInfo> info, ShmSegment segment, XImagePtr image)
       : dpy_(dpy), info_(std::move(info)), segment_(std::move(segment)), image_(std::move(image)) {}
 
@@ -164,6 +201,8 @@ class ShmImage {
   std::unique_ptr<XShmSegmentInfo> info_;  // XShmCreateImage keeps a pointer to it.
   ShmSegment segment_;
   XImagePtr image_;
+  Pixmap pixmap_ = 0;
+  GC gc_ = nullptr;
 };
 
 Result<std::unique_ptr<X11FrameSource>> X11FrameSource::create(
@@ -329,6 +368,37 @@ Result<void> X11FrameSource::grab_rect(const rfb::Rect& r, rfb::Frame& frame) {
   return copy_image(*image, r, frame);
 }
 
+Result<void> X11FrameSource::grab_rects(const std::vector<rfb::Rect>& rects, rfb::Frame& frame) {
+  if (!shm_ || shm_->pixmap() == 0 || rects.size() < 2) {
+    for (const rfb::Rect& r : rects) {
+      if (Result<void> st = grab_rect(r, frame); !st) return st;
+    }
+    return {};
+  }
+  Display* dpy = display_.get();
+  std::optional<XErrorRecord> err;
+  {
+    X11ErrorTrap trap(display_);
+    for (const rfb::Rect& r : rects) {
+      XCopyArea(dpy, display_.root(), shm_->pixmap(), shm_->gc(), r.x, r.y,
+                static_cast<unsigned>(r.w), static_cast<unsigned>(r.h), r.x, r.y);
+      ++stats_.grab_requests;
+      stats_.pixels_grabbed += r.area();
+    }
+    err = trap.sync();  // The one round trip: every copy is in the segment after it.
+  }
+  if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+  if (err) return Error("copying the root window failed: " + err->text);
+  const XImage& image = shm_->image();
+  for (const rfb::Rect& r : rects) {
+    XImage at = image;
+    at.data = image.data + static_cast<size_t>(r.y) * static_cast<size_t>(image.bytes_per_line) +
+              static_cast<size_t>(r.x) * static_cast<size_t>(format_.bytes_per_pixel());
+    if (Result<void> st = copy_image(at, r, frame); !st) return st;
+  }
+  return {};
+}
+
 Result<rfb::Region> X11FrameSource::damage_candidates() {
   damage_->take(damaged_);
   if (display_.lost()) return Error("lost the connection to X display " + display_.name());
@@ -344,10 +414,11 @@ Result<rfb::Region> X11FrameSource::poll_candidates(rfb::Frame& frame) {
   const size_t bpp = static_cast<size_t>(format_.bytes_per_pixel());
   std::vector<std::pair<int, int>> hits;
   const int step = options_.poll_row_step;
-  for (int y = scan_row_offset(poll_cycle_++, step); y < size_.height; y += step) {
-    if (Result<void> st = grab_rect(rfb::Rect{0, y, size_.width, 1}, frame); !st) {
-      return st.error();
-    }
+  const int first = scan_row_offset(poll_cycle_++, step);
+  std::vector<rfb::Rect> rows;
+  for (int y = first; y < size_.height; y += step) rows.push_back(rfb::Rect{0, y, size_.width, 1});
+  if (Result<void> st = grab_rects(rows, frame); !st) return st.error();
+  for (int y = first; y < size_.height; y += step) {
     stats_.pixels_compared += size_.width;
     const uint8_t* now = frame.view().row(y);
     const uint8_t* before = previous->view().row(y);
@@ -425,16 +496,18 @@ Result<rfb::Capture> X11FrameSource::capture() {
       result.frame = previous;
       return result;
     }
-    if (!frame) frame = pool_.writable(size_, format_);
+    const bool batched = shm_ && shm_->pixmap() != 0;
+    const std::vector<rfb::Rect> plan =
+        plan_grabs(*candidates, batched ? kBatchedGrabCostPixels : kGrabRequestCostPixels);
     rfb::Region grabbed;
+    for (const rfb::Rect& r : plan) grabbed.add(r);
+    // What the grab overwrites need not be brought up to date first (a full-screen change then
+    // costs no copy between frames).
+    if (!frame) frame = pool_.writable(size_, format_, grabbed);
     bool failed = false;
-    for (const rfb::Rect& r : plan_grabs(*candidates, kGrabRequestCostPixels)) {
-      if (Result<void> st = grab_rect(r, *frame); !st) {
-        if (attempt > 0 || display_.lost()) return st.error();
-        failed = true;
-        break;
-      }
-      grabbed.add(r);
+    if (Result<void> st = grab_rects(plan, *frame); !st) {
+      if (attempt > 0 || display_.lost()) return st.error();
+      failed = true;
     }
     if (failed) {
       // The area may still be damaged; keep it for the retry (the partly written frame is

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "platform/common/frame_pool.h"
 #include "platform/common/tile_diff.h"
@@ -79,6 +80,8 @@ class X11FrameSource final : public rfb::FrameSource {
                  Visual* visual, int depth);
   // Fetches screen rectangle r into the same place of `frame`.
   Result<void> grab_rect(const rfb::Rect& r, rfb::Frame& frame);
+  // Fetches several rectangles: with a shared pixmap in one round trip, else one by one.
+  Result<void> grab_rects(const std::vector<rfb::Rect>& rects, rfb::Frame& frame);
   Result<void> copy_image(const XImage& image, const rfb::Rect& r, rfb::Frame& frame) const;
   void setup_shm();
   void setup_damage();

@@ -142,6 +142,18 @@ TEST_P(DamageTest, DrawingInsideAChildWindowIsSeen) {
   rfb::Capture c = capture_ok(*source);
   EXPECT_EQ(c.changed, tiles_of(Region(Rect{210, 160, 20, 20})));
   EXPECT_EQ(mismatched_rows(*c.frame), 0);
+
+  // Two areas far enough apart to be grabbed separately (in one batch, with MIT-SHM): the
+  // window's contents must come along (the copy includes inferiors).
+  fill(Rect{5, 5, 10, 10}, fresh_colour(), child);
+  fill(Rect{100, 70, 15, 15}, fresh_colour(), child);
+  const X11CaptureStats before = source->stats();
+  c = capture_ok(*source);
+  Region expected(Rect{205, 155, 10, 10});
+  expected.add(Rect{300, 220, 15, 15});
+  EXPECT_EQ(c.changed, tiles_of(expected));
+  EXPECT_EQ(source->stats().grab_requests - before.grab_requests, GetParam() ? 1 : 2);
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
   XDestroyWindow(dpy, child);
   XSync(dpy, False);
 }
@@ -245,6 +257,23 @@ TEST_F(ChangeDetectionTest, PollingFindsAOnePixelChangeWithinTheRowStep) {
     EXPECT_LE(captures, kStep);
   }
   EXPECT_EQ(mismatched_rows(*capture_ok(*source).frame), 0);
+}
+
+TEST_F(ChangeDetectionTest, PollingSeesChildWindows) {
+  auto source = open_source(false, 16);
+  ASSERT_TRUE(source);
+  Display* dpy = painter_->get();
+  const Window child =
+      XCreateSimpleWindow(dpy, painter_->root(), 400, 300, 100, 100, 0, 0, fresh_colour());
+  XMapWindow(dpy, child);
+  XSync(dpy, False);
+  (void)capture_ok(*source);
+  fill(Rect{0, 0, 100, 100}, fresh_colour(), child);
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(c.changed, tiles_of(Region(Rect{400, 300, 100, 100})));
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  XDestroyWindow(dpy, child);
+  XSync(dpy, False);
 }
 
 TEST_F(ChangeDetectionTest, PollingFindsALargeChangeInOneCapture) {
