@@ -1,0 +1,525 @@
+// Two passes. Scrolls: per group of changed cells, hash each row of the group's x range in both
+// frames, vote for the vertical offset over rows whose hash is rare among the source rows, then
+// copy the maximal runs of rows that compare equal. Moves: anchors (short row segments of
+// `after` on a sparse grid) are looked up in a rolling hash of `before` over every x on every
+// few rows; the most voted (dx, dy) is grown from its anchors into the largest matching rectangle.
+// Hashes only choose candidates: every row, column and segment of an op is compared with memcmp.
+#include "encodings/copy_detector.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+#include <utility>
+
+namespace vncd::enc {
+namespace {
+
+using rfb::Frame;
+using rfb::Rect;
+using rfb::Region;
+
+// Changed areas are grouped on a grid of cells this size; a gap of less than a cell joins groups.
+constexpr int kCell = 16;
+
+// Scrolls. A row whose hash occurs more often than this among the candidate source rows
+// (blank lines, rules) says nothing about the offset, so it does not vote.
+constexpr int kMaxRowRepeats = 4;
+constexpr int kMinRowVotes = 2;
+constexpr int kMaxScrollCandidates = 3;
+
+// Moves. Anchors are kSegment-pixel row segments of `after` every kAnchorStepX pixels on every
+// row; `before` is hashed at every x on every kScanRowStep-th row, so about 1/kScanRowStep of a
+// moved area's anchors find their source whatever the offset.
+constexpr int kSegment = 16;
+constexpr int kAnchorStepX = 64;
+constexpr int kScanRowStep = 4;
+constexpr int kMaxAnchorRepeats = 4;
+constexpr int kMinMoveVotes = 3;
+constexpr int kMaxMoveCandidates = 6;
+constexpr size_t kMaxMoveVotes = size_t{1} << 18;  // Bounds the time spent on repetitive content.
+constexpr int kBloomBits = 18;                     // 32 KiB: stays in L1/L2 while scanning.
+constexpr int kMaxSeeds = 4;
+constexpr uint64_t kRollBase = 0x100000001b3ULL;
+constexpr uint64_t kMix = 0x9E3779B97F4A7C15ULL;
+
+struct Context {
+  const Frame& before;
+  const Frame& after;
+  int width;
+  int height;
+  size_t bpp;
+  size_t stride;
+  Rect limit;  // Destinations stay inside the changed area's bounds.
+  std::vector<CopyOp> copies;
+  Region written;  // Union of the destinations emitted so far.
+
+  const uint8_t* a_px(int x, int y) const {
+    return after.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x) * bpp;
+  }
+  const uint8_t* b_px(int x, int y) const {
+    return before.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x) * bpp;
+  }
+  // after's row y over [x, x+w) against before's pixels displaced by (-dx, -dy).
+  bool row_equal(int x, int y, int w, int dx, int dy) const {
+    return std::memcmp(a_px(x, y), b_px(x - dx, y - dy), static_cast<size_t>(w) * bpp) == 0;
+  }
+  bool column_equal(int x, int y, int h, int dx, int dy) const {
+    for (int i = 0; i < h; ++i) {
+      if (std::memcmp(a_px(x, y + i), b_px(x - dx, y + i - dy), bpp) != 0) return false;
+    }
+    return true;
+  }
+  bool unwritten(const Rect& r) const { return written.intersected(r).empty(); }
+
+  // Emits dst <- (dst - (dx, dy)) if big enough and its source was not overwritten by an
+  // earlier op. The caller has verified the pixels.
+  bool emit(const Rect& dst, int dx, int dy) {
+    if (dst.h < kMinCopyRows || dst.w < kMinCopyWidth || dst.area() < kMinCopyArea) return false;
+    const Rect src{dst.x - dx, dst.y - dy, dst.w, dst.h};
+    const Rect screen{0, 0, width, height};
+    if (!screen.contains(dst) || !screen.contains(src)) return false;
+    if (!unwritten(src) || !unwritten(dst)) return false;
+    copies.push_back(CopyOp{dst, src.x, src.y});
+    written.add(dst);
+    return true;
+  }
+};
+
+// A fast 64-bit hash of a byte range: four independent multiply-xorshift lanes (so the CPU
+// overlaps them), then a murmur finaliser. Quality only matters for voting; memcmp decides.
+uint64_t hash_bytes(const uint8_t* p, size_t n) {
+  uint64_t l0 = 0x243F6A8885A308D3ULL ^ n, l1 = 0x13198A2E03707344ULL, l2 = 0xA4093822299F31D0ULL,
+           l3 = 0x082EFA98EC4E6C89ULL;
+  auto step = [](uint64_t l, uint64_t v) {
+    l = (l ^ v) * kMix;
+    return l ^ (l >> 29);
+  };
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t v[4];
+    std::memcpy(v, p + i, sizeof v);
+    l0 = step(l0, v[0]);
+    l1 = step(l1, v[1]);
+    l2 = step(l2, v[2]);
+    l3 = step(l3, v[3]);
+  }
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, sizeof v);
+    l0 = step(l0, v);
+  }
+  if (i < n) {
+    uint64_t v = 0;
+    std::memcpy(&v, p + i, n - i);
+    l1 = step(l1, v);
+  }
+  uint64_t h = l0 ^ (l1 * 0xC2B2AE3D27D4EB4FULL) ^ (l2 * 0x165667B19E3779F9ULL) ^
+               (l3 * 0xD6E8FEB86659FD93ULL);
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ULL;
+  return h ^ (h >> 33);
+}
+
+// Connected groups of the grid cells `region` touches (8-neighbourhood), as the bounds of the
+// region inside each group. Groups too small to hold a copy are dropped.
+std::vector<Rect> groups(const Region& region, int width, int height) {
+  const int cw = (width + kCell - 1) / kCell;
+  const int ch = (height + kCell - 1) / kCell;
+  std::vector<uint8_t> grid(static_cast<size_t>(cw) * static_cast<size_t>(ch), 0);
+  for (const Rect& r : region.rects()) {
+    for (int cy = r.y / kCell; cy <= (r.bottom() - 1) / kCell; ++cy) {
+      for (int cx = r.x / kCell; cx <= (r.right() - 1) / kCell; ++cx) {
+        grid[static_cast<size_t>(cy) * static_cast<size_t>(cw) + static_cast<size_t>(cx)] = 1;
+      }
+    }
+  }
+  std::vector<Rect> out;
+  std::vector<int> stack;
+  for (int start = 0; start < cw * ch; ++start) {
+    if (grid[static_cast<size_t>(start)] != 1) continue;
+    grid[static_cast<size_t>(start)] = 2;
+    stack.push_back(start);
+    int x0 = cw, y0 = ch, x1 = -1, y1 = -1;
+    while (!stack.empty()) {
+      const int c = stack.back();
+      stack.pop_back();
+      const int cx = c % cw, cy = c / cw;
+      x0 = std::min(x0, cx), y0 = std::min(y0, cy), x1 = std::max(x1, cx), y1 = std::max(y1, cy);
+      for (int ny = std::max(0, cy - 1); ny <= std::min(ch - 1, cy + 1); ++ny) {
+        for (int nx = std::max(0, cx - 1); nx <= std::min(cw - 1, cx + 1); ++nx) {
+          const size_t n =
+              static_cast<size_t>(ny) * static_cast<size_t>(cw) + static_cast<size_t>(nx);
+          if (grid[n] == 1) {
+            grid[n] = 2;
+            stack.push_back(static_cast<int>(n));
+          }
+        }
+      }
+    }
+    const Rect cells =
+        Rect{x0 * kCell, y0 * kCell, (x1 - x0 + 1) * kCell, (y1 - y0 + 1) * kCell}.intersect(
+            Rect{0, 0, width, height});
+    if (cells.w < kMinCopyWidth || cells.h < kMinCopyRows || cells.area() < kMinCopyArea) continue;
+    const Rect box = region.intersected(cells).bounds();
+    if (box.w < kMinCopyWidth || box.h < kMinCopyRows || box.area() < kMinCopyArea) continue;
+    out.push_back(box);
+  }
+  return out;
+}
+
+// Vertical scrolls of the full width of `box`.
+void detect_scroll(Context& c, const Rect& box) {
+  const int h = box.h;
+  const int sy0 = std::max(0, box.y - (h - 1));
+  const int sy1 = std::min(c.height, box.bottom() + h - 1);
+  const size_t len = static_cast<size_t>(box.w) * c.bpp;
+
+  std::vector<uint64_t> hb(static_cast<size_t>(sy1 - sy0));
+  std::vector<std::pair<uint64_t, int>> index;  // (hash, row of before), sorted by hash.
+  index.reserve(hb.size());
+  for (int y = sy0; y < sy1; ++y) {
+    hb[static_cast<size_t>(y - sy0)] = hash_bytes(c.b_px(box.x, y), len);
+    index.emplace_back(hb[static_cast<size_t>(y - sy0)], y);
+  }
+  std::sort(index.begin(), index.end());
+
+  std::vector<uint64_t> ha(static_cast<size_t>(h));
+  std::vector<uint8_t> rare(static_cast<size_t>(h), 0);       // The row's hash may vote.
+  std::vector<int> votes(static_cast<size_t>(2 * h - 1), 0);  // Index dy + h - 1.
+  for (int i = 0; i < h; ++i) {
+    const int y = box.y + i;
+    ha[static_cast<size_t>(i)] = hash_bytes(c.a_px(box.x, y), len);
+    const auto [lo, hi] = std::equal_range(
+        index.begin(), index.end(), std::pair<uint64_t, int>{ha[static_cast<size_t>(i)], 0},
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto n = hi - lo;
+    if (n == 0 || n > kMaxRowRepeats) continue;
+    rare[static_cast<size_t>(i)] = 1;
+    for (auto it = lo; it != hi; ++it) {
+      const int dy = y - it->second;
+      if (dy != 0 && std::abs(dy) < h) ++votes[static_cast<size_t>(dy + h - 1)];
+    }
+  }
+
+  std::vector<std::pair<int, int>> candidates;  // (votes, dy)
+  for (int k = 0; k < 2 * h - 1; ++k) {
+    if (votes[static_cast<size_t>(k)] >= kMinRowVotes) {
+      candidates.emplace_back(votes[static_cast<size_t>(k)], k - (h - 1));
+    }
+  }
+  const size_t keep = std::min<size_t>(candidates.size(), kMaxScrollCandidates);
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<ptrdiff_t>(keep),
+                    candidates.end(), [](const auto& a, const auto& b) {
+                      return a.first != b.first ? a.first > b.first
+                                                : std::abs(a.second) < std::abs(b.second);
+                    });
+  candidates.resize(keep);
+
+  // Rows an earlier op wrote to (in part) are out: a run's destination must be unwritten.
+  std::vector<uint8_t> covered(static_cast<size_t>(h), 0);
+  for (const Rect& r : c.written.intersected(box).rects()) {
+    std::fill(covered.begin() + (r.y - box.y), covered.begin() + (r.bottom() - box.y), uint8_t{1});
+  }
+  for (const auto& [count, dy] : candidates) {
+    std::vector<std::pair<int, int>> runs;  // [first, last) row indices into the box.
+    int start = -1;
+    bool voted = false;  // A run of blank rows alone is no evidence of a scroll.
+    for (int i = 0; i <= h; ++i) {
+      bool match = false;
+      if (i < h && !covered[static_cast<size_t>(i)]) {
+        const int yb = box.y + i - dy;
+        match = yb >= sy0 && yb < sy1 &&
+                ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(yb - sy0)] &&
+                c.row_equal(box.x, box.y + i, box.w, 0, dy);
+      }
+      if (match) {
+        if (start < 0) start = i;
+        voted = voted || rare[static_cast<size_t>(i)] != 0;
+      } else if (start >= 0) {
+        if (voted) runs.emplace_back(start, i);
+        start = -1;
+        voted = false;
+      }
+    }
+    // A run at the edge of the box continues beyond it while rows still match: blank lines can
+    // split one scrolled area into several groups, which should still be one op.
+    if (!runs.empty() && runs.front().first == 0) {
+      int& first = runs.front().first;
+      while (box.y + first > c.limit.y && box.y + first - 1 - dy >= 0 &&
+             box.y + first - 1 - dy < c.height &&
+             c.row_equal(box.x, box.y + first - 1, box.w, 0, dy) &&
+             c.unwritten(Rect{box.x, box.y + first - 1, box.w, 1})) {
+        --first;
+      }
+    }
+    if (!runs.empty() && runs.back().second == h) {
+      int& last = runs.back().second;
+      while (box.y + last < c.limit.bottom() && box.y + last - dy >= 0 &&
+             box.y + last - dy < c.height && c.row_equal(box.x, box.y + last, box.w, 0, dy) &&
+             c.unwritten(Rect{box.x, box.y + last, box.w, 1})) {
+        ++last;
+      }
+    }
+    // Content moving down reads from above: emit the lowest run first so no run's source has
+    // been overwritten by an earlier run (and the reverse for content moving up).
+    if (dy > 0) std::reverse(runs.begin(), runs.end());
+    for (const auto& [first, last] : runs) {
+      if (c.emit(Rect{box.x, box.y + first, box.w, last - first}, 0, dy)) {
+        std::fill(covered.begin() + std::clamp(first, 0, h),
+                  covered.begin() + std::clamp(last, 0, h), uint8_t{1});
+      }
+    }
+  }
+}
+
+// Grows a verified rectangle r (after[p] == before[p - (dx, dy)]) one pixel per side per round
+// while the new row or column still matches, stays in the limit and overlaps no earlier op.
+Rect grow(const Context& c, Rect r, int dx, int dy) {
+  const Rect& lim = c.limit;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    if (r.y > lim.y && r.y - 1 - dy >= 0 && c.row_equal(r.x, r.y - 1, r.w, dx, dy) &&
+        c.unwritten(Rect{r.x, r.y - 1, r.w, 1})) {
+      --r.y, ++r.h, progress = true;
+    }
+    if (r.bottom() < lim.bottom() && r.bottom() - dy < c.height &&
+        c.row_equal(r.x, r.bottom(), r.w, dx, dy) && c.unwritten(Rect{r.x, r.bottom(), r.w, 1})) {
+      ++r.h, progress = true;
+    }
+    if (r.x > lim.x && r.x - 1 - dx >= 0 && c.column_equal(r.x - 1, r.y, r.h, dx, dy) &&
+        c.unwritten(Rect{r.x - 1, r.y, 1, r.h})) {
+      --r.x, ++r.w, progress = true;
+    }
+    if (r.right() < lim.right() && r.right() - dx < c.width &&
+        c.column_equal(r.right(), r.y, r.h, dx, dy) && c.unwritten(Rect{r.right(), r.y, 1, r.h})) {
+      ++r.w, progress = true;
+    }
+  }
+  return r;
+}
+
+struct Anchor {
+  uint64_t hash;
+  int x;
+  int y;
+};
+
+template <typename P>
+P load(const uint8_t* p) {
+  P v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <typename P>
+uint64_t segment_hash(const uint8_t* p) {
+  uint64_t h = 0;
+  for (int i = 0; i < kSegment; ++i) h = h * kRollBase + load<P>(p + i * sizeof(P));
+  return h;
+}
+
+size_t bloom_index(uint64_t h) {
+  return static_cast<size_t>((h * kMix) >> (64 - kBloomBits));
+}
+
+// 2-D moves (and horizontal scrolls) whose destination lies in `remaining`; sources are searched
+// in `search`.
+template <typename P>
+void detect_moves(Context& c, const Region& remaining, const Rect& search) {
+  // Anchors: segments of `after` in cells that `remaining` touches, skipping flat ones (they
+  // match anywhere).
+  const Rect rb = remaining.bounds();
+  const int cw = (c.width + kCell - 1) / kCell;
+  std::vector<uint8_t> cells(
+      static_cast<size_t>(cw) * static_cast<size_t>((c.height + kCell - 1) / kCell), 0);
+  for (const Rect& r : remaining.rects()) {
+    for (int cy = r.y / kCell; cy <= (r.bottom() - 1) / kCell; ++cy) {
+      for (int cx = r.x / kCell; cx <= (r.right() - 1) / kCell; ++cx) {
+        cells[static_cast<size_t>(cy) * static_cast<size_t>(cw) + static_cast<size_t>(cx)] = 1;
+      }
+    }
+  }
+  std::vector<Anchor> anchors;
+  const int ax0 = (rb.x + kAnchorStepX - 1) / kAnchorStepX * kAnchorStepX;
+  for (int y = rb.y; y < rb.bottom(); ++y) {
+    for (int x = ax0; x + kSegment <= std::min(rb.right(), c.width); x += kAnchorStepX) {
+      if (!cells[static_cast<size_t>(y / kCell) * static_cast<size_t>(cw) +
+                 static_cast<size_t>(x / kCell)]) {
+        continue;
+      }
+      const uint8_t* p = c.a_px(x, y);
+      const P first = load<P>(p);
+      bool flat = true;
+      for (int i = 1; i < kSegment && flat; ++i) flat = load<P>(p + i * sizeof(P)) == first;
+      if (!flat) anchors.push_back(Anchor{segment_hash<P>(p), x, y});
+    }
+  }
+  if (anchors.size() < static_cast<size_t>(kMinMoveVotes)) return;
+
+  // Open-addressed table hash -> chain of anchors; hashes shared by many anchors are dropped.
+  size_t cap = 16;
+  while (cap < anchors.size() * 2) cap *= 2;
+  struct Slot {
+    uint64_t hash = 0;
+    int head = -1;
+    int count = 0;
+  };
+  std::vector<Slot> table(cap);
+  std::vector<int> next(anchors.size(), -1);
+  auto find_slot = [&](uint64_t h) -> Slot& {
+    size_t i = static_cast<size_t>((h * kMix) >> 20) & (cap - 1);
+    while (table[i].head >= 0 && table[i].hash != h) i = (i + 1) & (cap - 1);
+    return table[i];
+  };
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    Slot& s = find_slot(anchors[i].hash);
+    s.hash = anchors[i].hash;
+    next[i] = s.head;
+    s.head = static_cast<int>(i);
+    ++s.count;
+  }
+  std::vector<uint64_t> bloom(size_t{1} << (kBloomBits - 6), 0);
+  for (const Slot& s : table) {
+    if (s.head >= 0 && s.count <= kMaxAnchorRepeats) {
+      const size_t b = bloom_index(s.hash);
+      bloom[b >> 6] |= uint64_t{1} << (b & 63);
+    }
+  }
+
+  // Rolling hash of `before` at every x of every kScanRowStep-th row; each hit votes.
+  uint64_t top_power = 1;  // kRollBase^(kSegment-1), to drop the leftmost pixel.
+  for (int i = 1; i < kSegment; ++i) top_power *= kRollBase;
+  std::unordered_map<uint64_t, int> votes;
+  size_t total = 0;
+  if (search.w < kSegment) return;
+  for (int y = search.y; y < search.bottom() && total < kMaxMoveVotes; y += kScanRowStep) {
+    const uint8_t* row = c.b_px(search.x, y);
+    uint64_t h = segment_hash<P>(row);
+    const int last = search.w - kSegment;
+    for (int i = 0;; ++i) {
+      const size_t b = bloom_index(h);
+      if (bloom[b >> 6] & (uint64_t{1} << (b & 63))) {
+        const Slot& s = find_slot(h);
+        if (s.head >= 0 && s.count <= kMaxAnchorRepeats) {
+          for (int a = s.head; a >= 0; a = next[static_cast<size_t>(a)]) {
+            const int dx = anchors[static_cast<size_t>(a)].x - (search.x + i);
+            const int dy = anchors[static_cast<size_t>(a)].y - y;
+            if (dx == 0 && dy == 0) continue;
+            ++votes[(static_cast<uint64_t>(static_cast<uint32_t>(dx)) << 32) |
+                    static_cast<uint32_t>(dy)];
+            ++total;
+          }
+        }
+      }
+      if (i == last) break;
+      h = (h - top_power * load<P>(row + static_cast<size_t>(i) * sizeof(P))) * kRollBase +
+          load<P>(row + static_cast<size_t>(i + kSegment) * sizeof(P));
+    }
+  }
+
+  std::vector<std::pair<int, uint64_t>> candidates;
+  for (const auto& [key, n] : votes) {
+    if (n >= kMinMoveVotes) candidates.emplace_back(n, key);
+  }
+  const size_t keep = std::min<size_t>(candidates.size(), kMaxMoveCandidates);
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<ptrdiff_t>(keep),
+                    candidates.end(), [](const auto& a, const auto& b) {
+                      return a.first != b.first ? a.first > b.first : a.second < b.second;
+                    });
+  candidates.resize(keep);
+
+  const size_t seg_bytes = kSegment * sizeof(P);
+  for (const auto& [n, key] : candidates) {
+    const int dx = static_cast<int32_t>(static_cast<uint32_t>(key >> 32));
+    const int dy = static_cast<int32_t>(static_cast<uint32_t>(key));
+    // The anchors this offset explains, and their bounds.
+    std::vector<const Anchor*> support;
+    int x0 = c.width, y0 = c.height, x1 = 0, y1 = 0;
+    for (const Anchor& a : anchors) {
+      const int sx = a.x - dx, sy = a.y - dy;
+      if (sx < 0 || sy < 0 || sx + kSegment > c.width || sy >= c.height) continue;
+      if (std::memcmp(c.a_px(a.x, a.y), c.b_px(sx, sy), seg_bytes) != 0) continue;
+      if (c.written.contains(a.x, a.y)) continue;
+      support.push_back(&a);
+      x0 = std::min(x0, a.x), y0 = std::min(y0, a.y);
+      x1 = std::max(x1, a.x + kSegment), y1 = std::max(y1, a.y + 1);
+    }
+    if (support.size() < static_cast<size_t>(kMinMoveVotes)) continue;
+
+    // First guess: the longest run of matching rows across the anchors' bounds; if stray anchors
+    // make that too wide, grow from single anchors instead.
+    Rect best;
+    int run = 0;
+    for (int y = y0; y <= y1; ++y) {
+      if (y < y1 && c.row_equal(x0, y, x1 - x0, dx, dy)) {
+        ++run;
+      } else {
+        if (run > best.h) best = Rect{x0, y - run, x1 - x0, run};
+        run = 0;
+      }
+    }
+    if (best.h >= kMinCopyRows && c.unwritten(best)) best = grow(c, best, dx, dy);
+    for (int k = 0; k < kMaxSeeds && (best.h < kMinCopyRows || best.area() < kMinCopyArea); ++k) {
+      const Anchor& a = *support[support.size() * static_cast<size_t>(2 * k + 1) /
+                                 static_cast<size_t>(2 * kMaxSeeds)];
+      best = grow(c, Rect{a.x, a.y, kSegment, 1}, dx, dy);
+    }
+    c.emit(best, dx, dy);
+  }
+}
+
+}  // namespace
+
+DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
+                             const rfb::Region& changed) {
+  DetectedCopies out;
+  out.remaining = changed;
+  if (before.size() != after.size() || before.format() != after.format() || before.size().empty() ||
+      after.format().bytes_per_pixel() <= 0) {
+    return out;
+  }
+  Context c{before,
+            after,
+            before.size().width,
+            before.size().height,
+            static_cast<size_t>(after.format().bytes_per_pixel()),
+            after.stride(),
+            {},
+            {},
+            {}};
+  if (before.stride() != c.stride) return out;
+  const Region work = changed.intersected(Rect{0, 0, c.width, c.height});
+  if (work.area() < kMinCopyArea) return out;
+  c.limit = work.bounds();
+
+  for (const Rect& box : groups(work, c.width, c.height)) detect_scroll(c, box);
+
+  Region rest = work;
+  rest.subtract(c.written);
+  if (rest.area() >= kMinCopyArea) {
+    switch (c.bpp) {
+      case 1:
+        detect_moves<uint8_t>(c, rest, c.limit);
+        break;
+      case 2:
+        detect_moves<uint16_t>(c, rest, c.limit);
+        break;
+      case 4:
+        detect_moves<uint32_t>(c, rest, c.limit);
+        break;
+      default:
+        break;  // Scrolls only: moves hash whole pixels.
+    }
+  }
+
+  out.copies = std::move(c.copies);
+  out.remaining.subtract(c.written);
+  return out;
+}
+
+}  // namespace vncd::enc
