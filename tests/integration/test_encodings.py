@@ -253,10 +253,8 @@ def run_viewer(t, served_env, viewer_env, cmd, tag, pictures, expect, check=exac
             if i > 0:
                 show(t, served_env, picture)
             served = stable_served(t, served_env, "%s-%d" % (tag, i))
-            t1 = harness.time.monotonic()
             what = wait_for_picture(t, viewer, viewer_env, expect(served), "%s (picture %d)" %
                                     (tag, i), check)
-            print("DBG %s %d settle %.2f show %.2f" % (tag, i, t1 - t0, harness.time.monotonic() - t1), flush=True)
         with open(log, errors="replace") as f:
             formats = re.findall(r"[Pp]ixel format:? (.*)", f.read())
         print("%s: both pictures shown (%s) in %.1f s%s" %
