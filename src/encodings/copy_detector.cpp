@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <unordered_map>
 #include <utility>
 
 namespace vncd::enc {
@@ -32,15 +31,16 @@ constexpr int kMaxScrollCandidates = 3;
 // Moves. Anchors are kSegment-pixel row segments of `after` every kAnchorStepX pixels on every
 // row; `before` is hashed at every x on every kScanRowStep-th row, so about 1/kScanRowStep of a
 // moved area's anchors find their source whatever the offset.
-constexpr int kSegment = 16;
+constexpr int kSegment = 32;
 constexpr int kAnchorStepX = 64;
 constexpr int kScanRowStep = 4;
 constexpr int kMaxAnchorRepeats = 4;
 constexpr int kMinMoveVotes = 3;
 constexpr int kMaxMoveCandidates = 6;
+// Supporting anchors thinner than 1 per kSparseSupport rows of an anchor column are coincidence.
+constexpr int kSparseSupport = 64;
 constexpr size_t kMaxMoveVotes = size_t{1} << 18;  // Bounds the time spent on repetitive content.
-constexpr int kBloomBits = 18;                     // 32 KiB: stays in L1/L2 while scanning.
-constexpr int kMaxSeeds = 4;
+constexpr int kBloomBits = 20;  // 128 KiB: stays in L2 while scanning; ~3% false hits.
 constexpr uint64_t kRollBase = 0x100000001b3ULL;
 constexpr uint64_t kMix = 0x9E3779B97F4A7C15ULL;
 
@@ -92,10 +92,9 @@ struct Context {
 uint64_t hash_bytes(const uint8_t* p, size_t n) {
   uint64_t l0 = 0x243F6A8885A308D3ULL ^ n, l1 = 0x13198A2E03707344ULL, l2 = 0xA4093822299F31D0ULL,
            l3 = 0x082EFA98EC4E6C89ULL;
-  auto step = [](uint64_t l, uint64_t v) {
-    l = (l ^ v) * kMix;
-    return l ^ (l >> 29);
-  };
+  // Each step is a bijection of the lane for a given word, so a change in one word always
+  // changes the lane; the finaliser spreads the high bits the multiplies accumulate.
+  auto step = [](uint64_t l, uint64_t v) { return (l ^ v) * kMix; };
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     uint64_t v[4];
@@ -124,19 +123,26 @@ uint64_t hash_bytes(const uint8_t* p, size_t n) {
   return h ^ (h >> 33);
 }
 
-// Connected groups of the grid cells `region` touches (8-neighbourhood), as the bounds of the
-// region inside each group. Groups too small to hold a copy are dropped.
-std::vector<Rect> groups(const Region& region, int width, int height) {
+// One byte per kCell x kCell cell of the screen: 1 where `region` touches the cell.
+std::vector<uint8_t> cell_grid(const Region& region, int width, int height) {
   const int cw = (width + kCell - 1) / kCell;
   const int ch = (height + kCell - 1) / kCell;
   std::vector<uint8_t> grid(static_cast<size_t>(cw) * static_cast<size_t>(ch), 0);
   for (const Rect& r : region.rects()) {
     for (int cy = r.y / kCell; cy <= (r.bottom() - 1) / kCell; ++cy) {
-      for (int cx = r.x / kCell; cx <= (r.right() - 1) / kCell; ++cx) {
-        grid[static_cast<size_t>(cy) * static_cast<size_t>(cw) + static_cast<size_t>(cx)] = 1;
-      }
+      std::fill(grid.begin() + cy * cw + r.x / kCell,
+                grid.begin() + cy * cw + (r.right() - 1) / kCell + 1, uint8_t{1});
     }
   }
+  return grid;
+}
+
+// Connected groups of the grid cells `region` touches (8-neighbourhood), as the bounds of the
+// region inside each group. Groups too small to hold a copy are dropped.
+std::vector<Rect> groups(const Region& region, int width, int height) {
+  const int cw = (width + kCell - 1) / kCell;
+  const int ch = (height + kCell - 1) / kCell;
+  std::vector<uint8_t> grid = cell_grid(region, width, height);
   std::vector<Rect> out;
   std::vector<int> stack;
   for (int start = 0; start < cw * ch; ++start) {
@@ -303,6 +309,36 @@ Rect grow(const Context& c, Rect r, int dx, int dy) {
   return r;
 }
 
+// Counts per (dx, dy) key: open addressing (a slot is free while its count is 0), grown at half
+// load.
+struct VoteTable {
+  struct Entry {
+    uint64_t key = 0;
+    int count = 0;
+  };
+  std::vector<Entry> entries = std::vector<Entry>(4096);
+  size_t used = 0;
+
+  void add(uint64_t key) {
+    if (2 * (used + 1) > entries.size()) {
+      std::vector<Entry> old = std::move(entries);
+      entries.assign(old.size() * 2, Entry{});
+      for (const Entry& e : old) {
+        if (e.count > 0) slot(e.key) = e;
+      }
+    }
+    Entry& e = slot(key);
+    if (e.count == 0) ++used;
+    e.key = key;
+    ++e.count;
+  }
+  Entry& slot(uint64_t key) {
+    size_t i = static_cast<size_t>((key * kMix) >> 32) & (entries.size() - 1);
+    while (entries[i].count > 0 && entries[i].key != key) i = (i + 1) & (entries.size() - 1);
+    return entries[i];
+  }
+};
+
 struct Anchor {
   uint64_t hash;
   int x;
@@ -323,27 +359,58 @@ uint64_t segment_hash(const uint8_t* p) {
   return h;
 }
 
+// The largest rectangle inside `area` where after[p] == before[p - (dx, dy)] and no earlier op
+// wrote: row by row, a histogram of how many rows each column has matched for, and the largest
+// rectangle under each histogram (the stack method), so O(area).
+template <typename P>
+Rect largest_match(const Context& c, const Rect& area, int dx, int dy) {
+  Rect best;
+  if (area.empty()) return best;
+  const std::vector<Rect> blocked = c.written.intersected(area).rects();
+  std::vector<int> heights(static_cast<size_t>(area.w) + 1, 0);  // +1: a sentinel of height 0.
+  std::vector<int> stack;
+  for (int y = area.y; y < area.bottom(); ++y) {
+    const uint8_t* a = c.a_px(area.x, y);
+    const uint8_t* b = c.b_px(area.x - dx, y - dy);
+    for (int i = 0; i < area.w; ++i) {
+      const size_t off = static_cast<size_t>(i) * sizeof(P);
+      const bool same = load<P>(a + off) == load<P>(b + off);
+      heights[static_cast<size_t>(i)] = same ? heights[static_cast<size_t>(i)] + 1 : 0;
+    }
+    for (const Rect& r : blocked) {
+      if (y < r.y || y >= r.bottom()) continue;
+      std::fill(heights.begin() + (r.x - area.x), heights.begin() + (r.right() - area.x), 0);
+    }
+    stack.clear();
+    for (int i = 0; i <= area.w; ++i) {
+      const int hi = heights[static_cast<size_t>(i)];
+      while (!stack.empty() && heights[static_cast<size_t>(stack.back())] >= hi) {
+        const int top = heights[static_cast<size_t>(stack.back())];
+        stack.pop_back();
+        const int left = stack.empty() ? 0 : stack.back() + 1;
+        if (int64_t{top} * (i - left) > best.area()) {
+          best = Rect{area.x + left, y - top + 1, i - left, top};
+        }
+      }
+      stack.push_back(i);
+    }
+  }
+  return best;
+}
+
 size_t bloom_index(uint64_t h) {
   return static_cast<size_t>((h * kMix) >> (64 - kBloomBits));
 }
 
 // 2-D moves (and horizontal scrolls) whose destination lies in `remaining`; sources are searched
-// in `search`.
+// in `sources`.
 template <typename P>
-void detect_moves(Context& c, const Region& remaining, const Rect& search) {
+void detect_moves(Context& c, const Region& remaining, const Region& sources) {
   // Anchors: segments of `after` in cells that `remaining` touches, skipping flat ones (they
   // match anywhere).
   const Rect rb = remaining.bounds();
   const int cw = (c.width + kCell - 1) / kCell;
-  std::vector<uint8_t> cells(
-      static_cast<size_t>(cw) * static_cast<size_t>((c.height + kCell - 1) / kCell), 0);
-  for (const Rect& r : remaining.rects()) {
-    for (int cy = r.y / kCell; cy <= (r.bottom() - 1) / kCell; ++cy) {
-      for (int cx = r.x / kCell; cx <= (r.right() - 1) / kCell; ++cx) {
-        cells[static_cast<size_t>(cy) * static_cast<size_t>(cw) + static_cast<size_t>(cx)] = 1;
-      }
-    }
-  }
+  const std::vector<uint8_t> cells = cell_grid(remaining, c.width, c.height);
   std::vector<Anchor> anchors;
   const int ax0 = (rb.x + kAnchorStepX - 1) / kAnchorStepX * kAnchorStepX;
   for (int y = rb.y; y < rb.bottom(); ++y) {
@@ -391,40 +458,54 @@ void detect_moves(Context& c, const Region& remaining, const Rect& search) {
     }
   }
 
-  // Rolling hash of `before` at every x of every kScanRowStep-th row; each hit votes.
+  // Rolling hash of `before` at every x of every kScanRowStep-th row, in the cells `sources`
+  // touches (a moved window's old place changed too); each hit votes.
   uint64_t top_power = 1;  // kRollBase^(kSegment-1), to drop the leftmost pixel.
   for (int i = 1; i < kSegment; ++i) top_power *= kRollBase;
-  std::unordered_map<uint64_t, int> votes;
+  const std::vector<uint8_t> source_cells = cell_grid(sources, c.width, c.height);
+  const Rect search = sources.bounds();
+  VoteTable votes;
   size_t total = 0;
-  if (search.w < kSegment) return;
   for (int y = search.y; y < search.bottom() && total < kMaxMoveVotes; y += kScanRowStep) {
-    const uint8_t* row = c.b_px(search.x, y);
-    uint64_t h = segment_hash<P>(row);
-    const int last = search.w - kSegment;
-    for (int i = 0;; ++i) {
-      const size_t b = bloom_index(h);
-      if (bloom[b >> 6] & (uint64_t{1} << (b & 63))) {
-        const Slot& s = find_slot(h);
-        if (s.head >= 0 && s.count <= kMaxAnchorRepeats) {
-          for (int a = s.head; a >= 0; a = next[static_cast<size_t>(a)]) {
-            const int dx = anchors[static_cast<size_t>(a)].x - (search.x + i);
-            const int dy = anchors[static_cast<size_t>(a)].y - y;
-            if (dx == 0 && dy == 0) continue;
-            ++votes[(static_cast<uint64_t>(static_cast<uint32_t>(dx)) << 32) |
-                    static_cast<uint32_t>(dy)];
-            ++total;
+    const uint8_t* cell_row =
+        source_cells.data() + static_cast<size_t>(y / kCell) * static_cast<size_t>(cw);
+    for (int cx = search.x / kCell; cx < cw;) {
+      if (!cell_row[cx]) {
+        ++cx;
+        continue;
+      }
+      const int run_x = cx * kCell;
+      while (cx < cw && cell_row[cx]) ++cx;
+      const int run_w = std::min(cx * kCell, c.width) - run_x;
+      if (run_w < kSegment) continue;
+      const uint8_t* row = c.b_px(run_x, y);
+      uint64_t h = segment_hash<P>(row);
+      const int last = run_w - kSegment;
+      for (int i = 0;; ++i) {
+        const size_t b = bloom_index(h);
+        if (bloom[b >> 6] & (uint64_t{1} << (b & 63))) {
+          const Slot& s = find_slot(h);
+          if (s.head >= 0 && s.count <= kMaxAnchorRepeats) {
+            for (int a = s.head; a >= 0; a = next[static_cast<size_t>(a)]) {
+              const int dx = anchors[static_cast<size_t>(a)].x - (run_x + i);
+              const int dy = anchors[static_cast<size_t>(a)].y - y;
+              if (dx == 0 && dy == 0) continue;
+              votes.add((static_cast<uint64_t>(static_cast<uint32_t>(dx)) << 32) |
+                        static_cast<uint32_t>(dy));
+              ++total;
+            }
           }
         }
+        if (i == last) break;
+        h = (h - top_power * load<P>(row + static_cast<size_t>(i) * sizeof(P))) * kRollBase +
+            load<P>(row + static_cast<size_t>(i + kSegment) * sizeof(P));
       }
-      if (i == last) break;
-      h = (h - top_power * load<P>(row + static_cast<size_t>(i) * sizeof(P))) * kRollBase +
-          load<P>(row + static_cast<size_t>(i + kSegment) * sizeof(P));
     }
   }
 
   std::vector<std::pair<int, uint64_t>> candidates;
-  for (const auto& [key, n] : votes) {
-    if (n >= kMinMoveVotes) candidates.emplace_back(n, key);
+  for (const VoteTable::Entry& e : votes.entries) {
+    if (e.count >= kMinMoveVotes) candidates.emplace_back(e.count, e.key);
   }
   const size_t keep = std::min<size_t>(candidates.size(), kMaxMoveCandidates);
   std::partial_sort(candidates.begin(), candidates.begin() + static_cast<ptrdiff_t>(keep),
@@ -451,24 +532,24 @@ void detect_moves(Context& c, const Region& remaining, const Rect& search) {
     }
     if (support.size() < static_cast<size_t>(kMinMoveVotes)) continue;
 
-    // First guess: the longest run of matching rows across the anchors' bounds; if stray anchors
-    // make that too wide, grow from single anchors instead.
-    Rect best;
-    int run = 0;
-    for (int y = y0; y <= y1; ++y) {
-      if (y < y1 && c.row_equal(x0, y, x1 - x0, dx, dy)) {
-        ++run;
-      } else {
-        if (run > best.h) best = Rect{x0, y - run, x1 - x0, run};
-        run = 0;
-      }
+    // Anchors sit at least kAnchorStepX apart, so the moved area's edges lie within that (plus a
+    // segment) of the outermost ones. Blank areas match under any offset, so growing greedily
+    // from an anchor can run off sideways along a blank row; the largest matching rectangle in
+    // the neighbourhood is the robust answer (then grown in case it reaches the margin).
+    constexpr int kMargin = kAnchorStepX + kSegment;
+    // A few coincidental anchors spread over the screen would make that search costly for
+    // nothing: a real moved area has a supporting anchor on most rows of each anchor column.
+    if (int64_t{x1 - x0} * (y1 - y0) >
+        int64_t{kSparseSupport} * kAnchorStepX * static_cast<int64_t>(support.size())) {
+      continue;
     }
-    if (best.h >= kMinCopyRows && c.unwritten(best)) best = grow(c, best, dx, dy);
-    for (int k = 0; k < kMaxSeeds && (best.h < kMinCopyRows || best.area() < kMinCopyArea); ++k) {
-      const Anchor& a = *support[support.size() * static_cast<size_t>(2 * k + 1) /
-                                 static_cast<size_t>(2 * kMaxSeeds)];
-      best = grow(c, Rect{a.x, a.y, kSegment, 1}, dx, dy);
-    }
+    const Rect around =
+        Rect{x0 - kMargin, y0 - kMargin, x1 - x0 + 2 * kMargin, y1 - y0 + 2 * kMargin}
+            .intersect(c.limit)
+            .intersect(Rect{dx, dy, c.width, c.height});
+    Rect best = largest_match<P>(c, around, dx, dy);
+    if (best.empty()) continue;
+    best = grow(c, best, dx, dy);
     c.emit(best, dx, dy);
   }
 }
@@ -497,20 +578,25 @@ DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
   if (work.area() < kMinCopyArea) return out;
   c.limit = work.bounds();
 
-  for (const Rect& box : groups(work, c.width, c.height)) detect_scroll(c, box);
+  // Widest groups first: one scrolled area split by blank lines into groups of different widths
+  // is then one op across the full width, which the narrower groups' rows are part of.
+  std::vector<Rect> boxes = groups(work, c.width, c.height);
+  std::stable_sort(boxes.begin(), boxes.end(),
+                   [](const Rect& a, const Rect& b) { return a.w > b.w; });
+  for (const Rect& box : boxes) detect_scroll(c, box);
 
   Region rest = work;
   rest.subtract(c.written);
   if (rest.area() >= kMinCopyArea) {
     switch (c.bpp) {
       case 1:
-        detect_moves<uint8_t>(c, rest, c.limit);
+        detect_moves<uint8_t>(c, rest, work);
         break;
       case 2:
-        detect_moves<uint16_t>(c, rest, c.limit);
+        detect_moves<uint16_t>(c, rest, work);
         break;
       case 4:
-        detect_moves<uint32_t>(c, rest, c.limit);
+        detect_moves<uint32_t>(c, rest, work);
         break;
       default:
         break;  // Scrolls only: moves hash whole pixels.

@@ -200,6 +200,25 @@ INSTANTIATE_TEST_SUITE_P(Offsets, ScrollTest, ::testing::Values(1, 13, 100, -7, 
                                               : std::to_string(p.param);
                          });
 
+TEST(CopyDetector, RunsOfOneScrollAreOrderedSoNoSourceIsOverwritten) {
+  // Content moves down by 20 but one row in between also changed otherwise, so there are two
+  // runs, and the lower run's source lies in the upper run's destination: it must go first.
+  for (const int n : {-20, 20}) {
+    Scrolled s = scrolled_text(640, 480, n, 31);
+    fill(s.after, Rect{0, 250, 640, 1}, 0x00ff00ff);
+    const Region changed(Rect{0, 0, 640, 480});
+    const DetectedCopies d = detect_copies(s.before, s.after, changed);
+    ASSERT_EQ(d.copies.size(), 2u) << n;
+    for (const CopyOp& op : d.copies) EXPECT_EQ(op.src_y - op.dst.y, n);
+    if (n < 0) {
+      EXPECT_GT(d.copies[0].dst.y, d.copies[1].dst.y);  // moving down: the lower run first
+    } else {
+      EXPECT_LT(d.copies[0].dst.y, d.copies[1].dst.y);
+    }
+    check_invariant(s.before, s.after, changed, d);
+  }
+}
+
 TEST(CopyDetector, ScrollInATerminalInTheMiddleOfADesktop) {
   const Rect term{200, 150, 560, 400};
   const Scrolled s = scrolled_text(term.w, term.h, 13, 3);
