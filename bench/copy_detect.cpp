@@ -1,0 +1,198 @@
+// bench_copy_detect: time of enc::detect_copies on 1920x1080 32bpp frames, one line per case
+// (a full-screen scroll, a window move, changes that hold no copy): 3 warm-ups, then the median,
+// min and max of 15 timed runs in ms (wall, and this thread's CPU time, which other load on a
+// shared machine disturbs less), with what was found. An argument runs only the cases naming it.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "encodings/copy_detector.h"
+
+namespace {
+
+using vncd::enc::DetectedCopies;
+using vncd::rfb::Frame;
+using vncd::rfb::PixelFormat;
+using vncd::rfb::Rect;
+using vncd::rfb::Region;
+
+constexpr int kWidth = 1920;
+constexpr int kHeight = 1080;
+constexpr int kWarmups = 3;
+constexpr int kRuns = 15;
+
+void fill(Frame& f, const Rect& r, uint32_t v) {
+  for (int y = r.y; y < r.bottom(); ++y) {
+    for (int x = r.x; x < r.right(); ++x) std::memcpy(f.mutable_row(y) + x * 4, &v, 4);
+  }
+}
+
+void paste(Frame& dst, int x, int y, const Frame& src, const Rect& r) {
+  for (int i = 0; i < r.h; ++i) {
+    std::memcpy(
+        dst.mutable_row(y + i) + static_cast<size_t>(x) * 4,
+        src.data() + static_cast<size_t>(r.y + i) * src.stride() + static_cast<size_t>(r.x) * 4,
+        static_cast<size_t>(r.w) * 4);
+  }
+}
+
+// Terminal-like text: 8x16 glyphs of random bits on a dark background, most lines full.
+Frame make_text(int w, int h, uint32_t seed) {
+  Frame f({w, h}, PixelFormat::rgb888());
+  fill(f, Rect{0, 0, w, h}, 0x00202830);
+  std::mt19937 rng(seed);
+  for (int line = 0; line * 16 < h; ++line) {
+    if (rng() % 5 == 0) continue;
+    const int chars = 4 + static_cast<int>(rng() % static_cast<unsigned>(w / 8 - 4));
+    for (int c = 0; c < chars; ++c) {
+      if (rng() % 6 == 0) continue;
+      for (int gy = 2; gy < 14 && line * 16 + gy < h; ++gy) {
+        const uint32_t bits = rng();
+        for (int gx = 1; gx < 7; ++gx) {
+          if (bits & (1u << gx)) fill(f, Rect{c * 8 + gx, line * 16 + gy, 1, 1}, 0x00e0e0d0);
+        }
+      }
+    }
+  }
+  return f;
+}
+
+Frame make_noise(int w, int h, uint32_t seed) {
+  Frame f({w, h}, PixelFormat::rgb888());
+  std::mt19937 rng(seed);
+  for (size_t i = 0; i < f.stride() * static_cast<size_t>(h); i += 4) {
+    const uint32_t v = rng();
+    std::memcpy(f.mutable_data() + i, &v, 4);
+  }
+  return f;
+}
+
+Frame crop(const Frame& src, const Rect& r) {
+  Frame f({r.w, r.h}, src.format());
+  paste(f, 0, 0, src, r);
+  return f;
+}
+
+// The 16x16 tiles where the frames differ: what verified damage looks like.
+Region tile_diff(const Frame& a, const Frame& b) {
+  Region out;
+  for (int ty = 0; ty < kHeight; ty += 16) {
+    for (int tx = 0; tx < kWidth; tx += 16) {
+      const Rect t = Rect{tx, ty, 16, 16}.intersect(Rect{0, 0, kWidth, kHeight});
+      for (int y = t.y; y < t.bottom(); ++y) {
+        const size_t off = static_cast<size_t>(y) * a.stride() + static_cast<size_t>(t.x) * 4;
+        if (std::memcmp(a.data() + off, b.data() + off, static_cast<size_t>(t.w) * 4) != 0) {
+          out.add(t);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+struct Case {
+  std::string name;
+  Frame before;
+  Frame after;
+  Region changed;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string only = argc > 1 ? argv[1] : "";  // Runs only the cases naming this.
+  std::vector<Case> cases;
+  {
+    const Frame tall = make_text(kWidth, kHeight + 16, 1);
+    Frame before = crop(tall, Rect{0, 0, kWidth, kHeight});
+    Frame after = crop(tall, Rect{0, 16, kWidth, kHeight});
+    Region all(Rect{0, 0, kWidth, kHeight});
+    Region tiles = tile_diff(before, after);
+    cases.push_back({"scroll 16 rows, damage = screen", crop(before, Rect{0, 0, kWidth, kHeight}),
+                     crop(after, Rect{0, 0, kWidth, kHeight}), all});
+    cases.push_back(
+        {"scroll 16 rows, damage = tiles", std::move(before), std::move(after), std::move(tiles)});
+  }
+  {
+    const Frame tall = make_text(kWidth, kHeight + 3, 2);
+    cases.push_back({"scroll 3 rows, damage = screen", crop(tall, Rect{0, 0, kWidth, kHeight}),
+                     crop(tall, Rect{0, 3, kWidth, kHeight}), Region(Rect{0, 0, kWidth, kHeight})});
+  }
+  {
+    const Frame desktop = make_text(kWidth, kHeight, 3);
+    const Frame window = make_noise(800, 600, 4);
+    Frame before = crop(desktop, Rect{0, 0, kWidth, kHeight});
+    Frame after = crop(desktop, Rect{0, 0, kWidth, kHeight});
+    paste(before, 400, 200, window, Rect{0, 0, 800, 600});
+    paste(after, 437, 221, window, Rect{0, 0, 800, 600});
+    Region tiles = tile_diff(before, after);
+    cases.push_back(
+        {"800x600 window moved, tiles", std::move(before), std::move(after), std::move(tiles)});
+  }
+  {
+    Frame before = make_noise(kWidth, kHeight, 5);
+    Frame after = make_noise(kWidth, kHeight, 6);
+    cases.push_back({"noise -> noise, damage = screen", std::move(before), std::move(after),
+                     Region(Rect{0, 0, kWidth, kHeight})});
+  }
+  {
+    Frame before = make_text(kWidth, kHeight, 7);
+    Frame after = crop(before, Rect{0, 0, kWidth, kHeight});
+    std::mt19937 rng(8);
+    for (int i = 0; i < 40; ++i) {
+      const int w = 16 + static_cast<int>(rng() % 400), h = 8 + static_cast<int>(rng() % 300);
+      const Frame n = make_noise(w, h, rng());
+      paste(after, static_cast<int>(rng() % static_cast<unsigned>(kWidth - w)),
+            static_cast<int>(rng() % static_cast<unsigned>(kHeight - h)), n, Rect{0, 0, w, h});
+    }
+    Region tiles = tile_diff(before, after);
+    cases.push_back(
+        {"40 random noise rects, tiles", std::move(before), std::move(after), std::move(tiles)});
+  }
+  {
+    const Frame text = make_text(kWidth, kHeight, 9);
+    cases.push_back({"text -> other text, screen", crop(text, Rect{0, 0, kWidth, kHeight}),
+                     make_text(kWidth, kHeight, 10), Region(Rect{0, 0, kWidth, kHeight})});
+  }
+
+  std::printf("# %dx%d rgb888, %d warm-ups, %d runs; ms per call\n", kWidth, kHeight, kWarmups,
+              kRuns);
+  std::printf("%-34s %8s %8s %8s %8s %6s %10s %10s\n", "case", "median", "min", "max", "cpu med",
+              "copies", "copied px", "remain px");
+  for (const Case& c : cases) {
+    if (c.name.find(only) == std::string::npos) continue;
+    std::vector<double> ms, cpu;
+    DetectedCopies d;
+    for (int run = 0; run < kWarmups + kRuns; ++run) {
+      const double c0 = thread_cpu_ms();
+      const auto t0 = std::chrono::steady_clock::now();
+      d = vncd::enc::detect_copies(c.before, c.after, c.changed);
+      const auto t1 = std::chrono::steady_clock::now();
+      const double c1 = thread_cpu_ms();
+      if (run < kWarmups) continue;
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      cpu.push_back(c1 - c0);
+    }
+    std::sort(ms.begin(), ms.end());
+    std::sort(cpu.begin(), cpu.end());
+    int64_t copied = 0;
+    for (const auto& op : d.copies) copied += op.dst.area();
+    std::printf("%-34s %8.2f %8.2f %8.2f %8.2f %6zu %10lld %10lld\n", c.name.c_str(),
+                ms[ms.size() / 2], ms.front(), ms.back(), cpu[cpu.size() / 2], d.copies.size(),
+                static_cast<long long>(copied), static_cast<long long>(d.remaining.area()));
+  }
+  return 0;
+}
