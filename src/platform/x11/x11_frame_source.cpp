@@ -7,6 +7,7 @@
 #include <sys/shm.h>
 
 #include <bit>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -306,24 +307,28 @@ void X11FrameSource::add_change_hint(const rfb::Region& region) {
   damaged_.add(region);
 }
 
-Result<void> X11FrameSource::copy_image(const XImage& image, const rfb::Rect& r,
+Result<void> X11FrameSource::copy_image(const XImage& image, const Grab& g,
                                         rfb::Frame& frame) const {
+  const rfb::Rect& r = g.area;
   if (image.bits_per_pixel != format_.bpp || image.width < r.w || image.height < r.h ||
       (image.byte_order == MSBFirst) != format_.big_endian) {
     return Error("X image layout does not match the screen format");
   }
   const size_t bpp = static_cast<size_t>(format_.bytes_per_pixel());
-  const size_t offset = static_cast<size_t>(r.x) * bpp;
+  assert((rfb::Rect{0, 0, frame.size().width, frame.size().height})
+             .contains(rfb::Rect{g.dst_x, g.dst_y, r.w, r.h}));
+  const size_t offset = static_cast<size_t>(g.dst_x) * bpp;
   const size_t row_bytes = static_cast<size_t>(r.w) * bpp;
   for (int y = 0; y < r.h; ++y) {
-    std::memcpy(frame.mutable_row(r.y + y) + offset,
+    std::memcpy(frame.mutable_row(g.dst_y + y) + offset,
                 image.data + static_cast<size_t>(y) * static_cast<size_t>(image.bytes_per_line),
                 row_bytes);
   }
   return {};
 }
 
-Result<void> X11FrameSource::grab_rect(const rfb::Rect& r, rfb::Frame& frame) {
+Result<void> X11FrameSource::grab_rect(const Grab& g, rfb::Frame& frame) {
+  const rfb::Rect& r = g.area;
   Display* dpy = display_.get();
   ++stats_.grab_requests;
   stats_.pixels_grabbed += r.area();
@@ -342,7 +347,7 @@ Result<void> X11FrameSource::grab_rect(const rfb::Rect& r, rfb::Frame& frame) {
       ok = XShmGetImage(dpy, display_.root(), &sub, r.x, r.y, AllPlanes) != 0;
       err = trap.caught();
     }
-    if (ok && !err) return copy_image(sub, r, frame);
+    if (ok && !err) return copy_image(sub, g, frame);
     if (display_.lost()) return Error("lost the connection to X display " + display_.name());
     // A BadMatch here usually means the screen shrank under us; the caller re-reads the geometry
     // and retries, and XGetImage would fail the same way.
@@ -365,13 +370,13 @@ Result<void> X11FrameSource::grab_rect(const rfb::Rect& r, rfb::Frame& frame) {
   if (!image || err) {
     return Error("XGetImage of the root window failed" + (err ? ": " + err->text : std::string()));
   }
-  return copy_image(*image, r, frame);
+  return copy_image(*image, g, frame);
 }
 
-Result<void> X11FrameSource::grab_rects(const std::vector<rfb::Rect>& rects, rfb::Frame& frame) {
-  if (!shm_ || shm_->pixmap() == 0 || rects.size() < 2) {
-    for (const rfb::Rect& r : rects) {
-      if (Result<void> st = grab_rect(r, frame); !st) return st;
+Result<void> X11FrameSource::grab_rects(const std::vector<Grab>& grabs, rfb::Frame& frame) {
+  if (!shm_ || shm_->pixmap() == 0 || grabs.size() < 2) {
+    for (const Grab& g : grabs) {
+      if (Result<void> st = grab_rect(g, frame); !st) return st;
     }
     return {};
   }
@@ -379,7 +384,8 @@ Result<void> X11FrameSource::grab_rects(const std::vector<rfb::Rect>& rects, rfb
   std::optional<XErrorRecord> err;
   {
     X11ErrorTrap trap(display_);
-    for (const rfb::Rect& r : rects) {
+    for (const Grab& g : grabs) {
+      const rfb::Rect& r = g.area;
       XCopyArea(dpy, display_.root(), shm_->pixmap(), shm_->gc(), r.x, r.y,
                 static_cast<unsigned>(r.w), static_cast<unsigned>(r.h), r.x, r.y);
       ++stats_.grab_requests;
@@ -390,11 +396,12 @@ Result<void> X11FrameSource::grab_rects(const std::vector<rfb::Rect>& rects, rfb
   if (display_.lost()) return Error("lost the connection to X display " + display_.name());
   if (err) return Error("copying the root window failed: " + err->text);
   const XImage& image = shm_->image();
-  for (const rfb::Rect& r : rects) {
+  for (const Grab& g : grabs) {
+    const rfb::Rect& r = g.area;
     XImage at = image;
     at.data = image.data + static_cast<size_t>(r.y) * static_cast<size_t>(image.bytes_per_line) +
               static_cast<size_t>(r.x) * static_cast<size_t>(format_.bytes_per_pixel());
-    if (Result<void> st = copy_image(at, r, frame); !st) return st;
+    if (Result<void> st = copy_image(at, g, frame); !st) return st;
   }
   return {};
 }
@@ -407,7 +414,7 @@ Result<rfb::Region> X11FrameSource::damage_candidates() {
   return out;
 }
 
-Result<rfb::Region> X11FrameSource::poll_candidates(rfb::Frame& frame) {
+Result<rfb::Region> X11FrameSource::poll_candidates() {
   const rfb::FramePtr previous = pool_.current();
   const int tile = options_.tile_size;
   const int tiles_x = (size_.width + tile - 1) / tile;
@@ -415,14 +422,21 @@ Result<rfb::Region> X11FrameSource::poll_candidates(rfb::Frame& frame) {
   std::vector<std::pair<int, int>> hits;
   const int step = options_.poll_row_step;
   const int first = scan_row_offset(poll_cycle_++, step);
-  std::vector<rfb::Rect> rows;
-  for (int y = first; y < size_.height; y += step) rows.push_back(rfb::Rect{0, y, size_.width, 1});
-  if (Result<void> st = grab_rects(rows, frame); !st) return st.error();
-  for (int y = first; y < size_.height; y += step) {
+  // The sample rows go into a small frame of their own, packed, so nothing full-screen is
+  // touched until something is found.
+  const int count = (size_.height - first + step - 1) / step;
+  if (!scan_rows_ || scan_rows_->size() != rfb::Size{size_.width, count}) {
+    scan_rows_ = std::make_unique<rfb::Frame>(rfb::Size{size_.width, count}, format_);
+  }
+  std::vector<Grab> rows;
+  for (int i = 0; i < count; ++i) rows.push_back(Grab{{0, first + i * step, size_.width, 1}, 0, i});
+  if (Result<void> st = grab_rects(rows, *scan_rows_); !st) return st.error();
+  for (int i = 0; i < count; ++i) {
+    const int y = first + i * step;
     stats_.pixels_compared += size_.width;
-    const uint8_t* now = frame.view().row(y);
+    const uint8_t* now = scan_rows_->view().row(i);
     const uint8_t* before = previous->view().row(y);
-    if (std::memcmp(now, before, frame.stride()) == 0) continue;
+    if (std::memcmp(now, before, scan_rows_->stride()) == 0) continue;
     for (int tx = 0; tx < tiles_x; ++tx) {
       const size_t x = static_cast<size_t>(tx) * static_cast<size_t>(tile);
       const size_t w = std::min(static_cast<size_t>(tile), static_cast<size_t>(size_.width) - x);
@@ -472,7 +486,7 @@ Result<rfb::Capture> X11FrameSource::capture() {
       if (damage_) damage_->discard();
       damaged_.clear();
       std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_);
-      if (Result<void> st = grab_rect(screen, *frame); !st) {
+      if (Result<void> st = grab_rect(Grab{screen, 0, 0}, *frame); !st) {
         if (attempt == 0 && !display_.lost()) continue;  // Resized between query and grab?
         return st.error();
       }
@@ -481,18 +495,15 @@ Result<rfb::Capture> X11FrameSource::capture() {
       return result;
     }
 
-    // Under XDamage a quiet screen costs no pixels at all: the frame is only acquired (and
-    // brought up to date) once there is something to grab.
-    std::shared_ptr<rfb::Frame> frame;
-    if (!damage_) frame = pool_.writable(size_, format_);
-    Result<rfb::Region> candidates = damage_ ? damage_candidates() : poll_candidates(*frame);
+    // A quiet screen costs no full-screen work: the frame is only acquired (and brought up to
+    // date) once there is something to grab.
+    Result<rfb::Region> candidates = damage_ ? damage_candidates() : poll_candidates();
     if (!candidates) {
       if (attempt == 0 && !display_.lost()) continue;
       return candidates.error();
     }
     candidates->intersect(screen);
     if (candidates->empty()) {
-      if (frame) pool_.recycle(std::move(frame), rfb::Region());
       result.frame = previous;
       return result;
     }
@@ -500,12 +511,16 @@ Result<rfb::Capture> X11FrameSource::capture() {
     const std::vector<rfb::Rect> plan =
         plan_grabs(*candidates, batched ? kBatchedGrabCostPixels : kGrabRequestCostPixels);
     rfb::Region grabbed;
-    for (const rfb::Rect& r : plan) grabbed.add(r);
+    std::vector<Grab> grabs;
+    for (const rfb::Rect& r : plan) {
+      grabbed.add(r);
+      grabs.push_back(Grab{r, r.x, r.y});
+    }
     // What the grab overwrites need not be brought up to date first (a full-screen change then
     // costs no copy between frames).
-    if (!frame) frame = pool_.writable(size_, format_, grabbed);
+    std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_, grabbed);
     bool failed = false;
-    if (Result<void> st = grab_rects(plan, *frame); !st) {
+    if (Result<void> st = grab_rects(grabs, *frame); !st) {
       if (attempt > 0 || display_.lost()) return st.error();
       failed = true;
     }

@@ -78,17 +78,21 @@ class X11FrameSource final : public rfb::FrameSource {
  private:
   X11FrameSource(X11Display display, const X11FrameSourceOptions& options, rfb::PixelFormat format,
                  Visual* visual, int depth);
-  // Fetches screen rectangle r into the same place of `frame`.
-  Result<void> grab_rect(const rfb::Rect& r, rfb::Frame& frame);
-  // Fetches several rectangles: with a shared pixmap in one round trip, else one by one.
-  Result<void> grab_rects(const std::vector<rfb::Rect>& rects, rfb::Frame& frame);
-  Result<void> copy_image(const XImage& image, const rfb::Rect& r, rfb::Frame& frame) const;
+  // A screen area to fetch and where in the destination frame it goes.
+  struct Grab {
+    rfb::Rect area;
+    int dst_x = 0;
+    int dst_y = 0;
+  };
+  Result<void> grab_rect(const Grab& g, rfb::Frame& frame);
+  // Fetches several areas: with a shared pixmap in one round trip, else one by one.
+  Result<void> grab_rects(const std::vector<Grab>& grabs, rfb::Frame& frame);
+  Result<void> copy_image(const XImage& image, const Grab& g, rfb::Frame& frame) const;
   void setup_shm();
   void setup_damage();
   // The damaged (or, polling, suspicious) area to look at; empty when nothing may have changed.
-  // Polling grabs its sample rows into `frame` on the way.
   Result<rfb::Region> damage_candidates();
-  Result<rfb::Region> poll_candidates(rfb::Frame& frame);
+  Result<rfb::Region> poll_candidates();
 
   X11Display display_;
   X11FrameSourceOptions options_;
@@ -103,6 +107,7 @@ class X11FrameSource final : public rfb::FrameSource {
   rfb::Region damaged_;                // Damage fetched but not yet captured, plus hints.
   FramePool pool_;                     // pool_.current() is the previous capture's frame.
   uint64_t poll_cycle_ = 0;
+  std::unique_ptr<rfb::Frame> scan_rows_;  // Polling: this cycle's sample rows, packed.
   X11CaptureStats stats_;
 };
 
