@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
 
   std::printf(
       "capture() on Xvfb %dx%dx24, MIT-SHM, median of %d runs (us); per capture: pixels\n"
-      "grabbed from X, compared, copied between frames; (Shm)GetImage requests; fraction\n"
+      "grabbed from X, compared, copied between frames; grab requests (ShmGetImage or\n"
+      "CopyArea into the shared pixmap, batched); fraction\n"
       "of captures that reported a change\n\n",
       kWidth, kHeight, runs);
   std::printf("%-9s %-26s %10s %10s %10s %11s %11s %9s %8s %6s\n", "mode", "scenario", "median",

@@ -20,10 +20,10 @@ namespace vncd::platform {
 namespace {
 
 // What one more grab request costs, in pixels grabbed, copied and compared: rectangles whose
-// bounding box wastes less than this are fetched as one. Measured with bench_capture on Xvfb
-// 1920x1080 (2 cores): an XShmGetImage round trip costs 50-80 us and a pixel about 0.8 ns, so a
-// request is worth ~64k pixels. Batched copies into the shared pixmap share one round trip and
-// cost only the request's processing (a few us).
+// bounding box wastes less than this are fetched as one. Measured on Xvfb 1920x1080 (2 cores):
+// an XShmGetImage round trip costs 50-80 us and a pixel (grab, copy, compare) about 0.8-1 ns, so
+// a request is worth ~64k pixels. Batched copies into the shared pixmap share one round trip and
+// cost only their processing, 2.5-6 us (bench_capture's "grab cost" line): ~4k pixels.
 constexpr int64_t kGrabRequestCostPixels = 65536;
 constexpr int64_t kBatchedGrabCostPixels = 4096;
 
