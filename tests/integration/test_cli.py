@@ -50,6 +50,16 @@ with harness.Test("cli") as t:
     expect_one_line_error(t, ["--display", ":0", "--password-file", bad_passwd], env,
                           "bad-passwd", status=1)
 
+    expect_one_line_error(t, ["--display", ":0", "--security", "x509none", "--x509-cert",
+                              t.path("no-cert.pem"), "--x509-key", t.path("no-key.pem")], env,
+                          "no-cert.pem", status=1)
+    expect_one_line_error(t, ["--display", ":0", "--security", "plain", "--plain-users", "bob"],
+                          env, "--allow-plain-unencrypted", status=1)
+    r = t.run([VNCD, "--store-password", t.path("empty")], env=env, input_bytes=b"\n",
+              check=False)
+    t.check(r.returncode == 1 and not os.path.exists(t.path("empty")),
+            "--store-password with an empty password: exit %d" % r.returncode)
+
     display = t.xvfb("320x240x24")
     # A port in use: hold one, then ask vncd for it.
     holder = socket.socket()
