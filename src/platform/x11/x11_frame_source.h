@@ -31,7 +31,7 @@ struct X11FrameSourceOptions {
 // Work counters since creation, for tests and benchmarks.
 struct X11CaptureStats {
   int64_t captures = 0;
-  int64_t grab_requests = 0;    // (Shm)GetImage requests sent.
+  int64_t grab_requests = 0;    // (Shm)GetImage, or CopyArea into the shared pixmap (batched).
   int64_t pixels_grabbed = 0;   // Pixels fetched from the X server.
   int64_t pixels_compared = 0;  // Pixels compared against the previous frame.
   int64_t pixels_copied = 0;    // Pixels copied between our own frames (frame recycling).
