@@ -229,5 +229,9 @@ int main(int argc, char** argv) {
   if (!opts->store_password_file.empty()) {
     return vncd::store_password(opts->store_password_file);
   }
+  if (auto auth = opts->check_authentication(); !auth.ok()) {  // Not "Status": Xlib #defines it.
+    vncd::print_error(auth.error().message());
+    return vncd::kExitUsage;
+  }
   return vncd::run(opts.value());
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "security/registry.h"
+#include "server/access_control.h"
 #include "vncd_config.h"
 
 namespace vncd::server {
@@ -95,6 +96,18 @@ bool offers(const std::string& security_list, std::string_view name) {
   return false;
 }
 
+// --allow/--deny: each use adds its ranges, checked now so a typo is a command-line error.
+Status add_address_ranges(std::string_view flag, const std::string& value,
+                          std::vector<std::string>& out) {
+  auto ranges = parse_cidr_list(value);
+  if (!ranges) return fail(std::string(flag) + ": " + ranges.error().message());
+  if (out.size() + ranges->size() > kMaxAddressRules)
+    return fail(std::string(flag) + ": more than " + std::to_string(kMaxAddressRules) +
+                " address ranges");
+  for (const Cidr& c : *ranges) out.push_back(c.text());
+  return {};
+}
+
 Handler set_string(std::string Options::*field, std::string what) {
   return [field, what](Options& o, const std::string& v) -> Status {
     if (v.empty()) return fail(what);
@@ -160,7 +173,8 @@ const std::vector<Flag>& flags() {
        {},
        "LIST",
        "security types to offer, in order of preference, comma-separated (the list is below; "
-       "default: vncauth with a password file, else none)",
+       "default: x509plain/x509vnc with --x509-cert, else tlsvnc,vncauth with a password file, "
+       "else none on a loopback address only)",
        [](Options& o, const std::string& v) -> Status {
          if (Status s = check_security_list(v); !s) return s;
          o.security = v;
@@ -291,6 +305,106 @@ const std::vector<Flag>& flags() {
          o.session_given = true;
          return {};
        }},
+      {"--max-clients",
+       {},
+       "N",
+       "at most N clients at once (default 100; 0: no limit)",
+       [](Options& o, const std::string& v) -> Status {
+         if (!parse_int(v, 0, kMaxClientsLimit, o.server.max_clients))
+           return fail("--max-clients needs a number between 0 and " +
+                       std::to_string(kMaxClientsLimit));
+         return {};
+       }},
+      {"--handshake-timeout",
+       {},
+       "S",
+       "close a client that has not authenticated within S seconds (default 30)",
+       [](Options& o, const std::string& v) -> Status {
+         if (!parse_int(v, 1, kMaxTimeoutSeconds, o.server.handshake_timeout_s))
+           return fail("--handshake-timeout needs a number of seconds between 1 and " +
+                       std::to_string(kMaxTimeoutSeconds));
+         return {};
+       }},
+      {"--max-unauthenticated-per-address",
+       {},
+       "N",
+       "at most N connections from one address still authenticating (default 5; 0: no limit)",
+       [](Options& o, const std::string& v) -> Status {
+         if (!parse_int(v, 0, kMaxClientsLimit, o.server.max_unauthenticated_per_address))
+           return fail("--max-unauthenticated-per-address needs a number between 0 and " +
+                       std::to_string(kMaxClientsLimit));
+         return {};
+       }},
+      {"--idle-timeout",
+       {},
+       "S",
+       "disconnect a client that sends nothing for S seconds (default 0: never)",
+       [](Options& o, const std::string& v) -> Status {
+         int seconds = 0;
+         if (!parse_int(v, 0, kMaxIdleSeconds, seconds))
+           return fail("--idle-timeout needs a number of seconds between 0 and " +
+                       std::to_string(kMaxIdleSeconds));
+         o.server.idle_timeout_ms = seconds * 1000;
+         return {};
+       }},
+      {"--max-cut-text",
+       {},
+       "BYTES",
+       "longest clipboard text taken from or sent to a client (default 1048576)",
+       [](Options& o, const std::string& v) -> Status {
+         int bytes = 0;
+         if (!parse_int(v, 0, kMaxCutTextLimit, bytes))
+           return fail("--max-cut-text needs a number of bytes between 0 and " +
+                       std::to_string(kMaxCutTextLimit));
+         o.server.limits.max_cut_text = static_cast<uint32_t>(bytes);
+         return {};
+       }},
+      {"--max-encodings",
+       {},
+       "N",
+       "longest SetEncodings list a client may send (default 1024)",
+       [](Options& o, const std::string& v) -> Status {
+         int n = 0;
+         if (!parse_int(v, 1, 65535, n))
+           return fail("--max-encodings needs a number between 1 and 65535");
+         o.server.limits.max_encodings = static_cast<uint16_t>(n);
+         return {};
+       }},
+      {"--allow",
+       {},
+       "CIDR,...",
+       "accept clients only from these addresses (IPv4/IPv6 CIDR, e.g. 192.168.0.0/16,::1; "
+       "repeatable)",
+       [](Options& o, const std::string& v) -> Status {
+         return add_address_ranges("--allow", v, o.server.allow);
+       }},
+      {"--deny",
+       {},
+       "CIDR,...",
+       "refuse clients from these addresses (wins over --allow; repeatable)",
+       [](Options& o, const std::string& v) -> Status {
+         return add_address_ranges("--deny", v, o.server.deny);
+       }},
+      {"--blacklist-threshold",
+       {},
+       "N",
+       "block an address after N failed authentications (default 5; 0: never)",
+       [](Options& o, const std::string& v) -> Status {
+         if (!parse_int(v, 0, kMaxClientsLimit, o.server.blacklist_threshold))
+           return fail("--blacklist-threshold needs a number between 0 and " +
+                       std::to_string(kMaxClientsLimit));
+         return {};
+       }},
+      {"--blacklist-timeout",
+       {},
+       "S",
+       "first block lasts S seconds, doubling on each further failure (default 10)",
+       [](Options& o, const std::string& v) -> Status {
+         if (!parse_int(v, 1, kMaxTimeoutSeconds, o.server.blacklist_timeout_s))
+           return fail("--blacklist-timeout needs a number of seconds between 1 and " +
+                       std::to_string(kMaxTimeoutSeconds));
+         return {};
+       }},
       {"--store-password",
        {},
        "FILE",
@@ -306,7 +420,24 @@ const std::vector<Flag>& flags() {
 
 std::string Options::security_list() const {
   if (!security.empty()) return security;
-  return password_file.empty() ? "none" : "vncauth";
+  if (!x509_cert.empty()) {
+    // An authenticated server: nothing weaker is offered unless listed explicitly.
+    std::string list;
+    if (!plain_users.empty()) list = "x509plain";
+    if (!password_file.empty()) list += list.empty() ? "x509vnc" : ",x509vnc";
+    if (!list.empty()) return list;
+  } else if (!password_file.empty()) {
+    // TLS first for viewers that speak VeNCrypt; plain VNC authentication for the rest.
+    return "tlsvnc,vncauth";
+  }
+  return is_loopback_address(server.listen_address) ? "none" : "";
+}
+
+Status Options::check_authentication() const {
+  if (!security_list().empty()) return {};
+  return fail("refusing to serve without authentication on " + server.listen_address +
+              ": give --password-file, --x509-cert with --plain-users, --localhost, or "
+              "--security none");
 }
 
 bool Options::insecure_exposure() const {

@@ -25,6 +25,11 @@ struct VirtualSize {
 inline constexpr int kMinVirtualSide = 16;
 inline constexpr int kMaxVirtualSide = 16384;
 inline constexpr int kMaxFps = 1000;
+// Upper bounds of the limit flags (each a typo guard, far above any sane setting).
+inline constexpr int kMaxClientsLimit = 100000;
+inline constexpr int kMaxTimeoutSeconds = 86400;
+inline constexpr int kMaxIdleSeconds = 7 * 86400;
+inline constexpr int kMaxCutTextLimit = 256 << 20;
 
 struct Options {
   ServerConfig server;
@@ -53,9 +58,14 @@ struct Options {
   bool help = false;
   bool version = false;
 
-  // The security types to offer: --security if given, else "vncauth" with a password file and
-  // "none" without.
+  // The security types to offer: --security if given, else the safe default: with --x509-cert
+  // the x509 types the credentials allow (x509plain with --plain-users, x509vnc with a password
+  // file) and nothing weaker; else "tlsvnc,vncauth" with a password file; else "none", but only
+  // on a loopback address. Empty when there is no safe default (see check_authentication()).
   std::string security_list() const;
+  // Fails, with the one line main prints, when vncd would serve without authentication on a
+  // non-loopback address without being told to (--security none).
+  Status check_authentication() const;
   // True when the server would accept unauthenticated clients (none, tlsnone, x509none) on an
   // address other than loopback: main warns loudly about this at start-up.
   bool insecure_exposure() const;

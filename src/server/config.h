@@ -33,6 +33,13 @@ struct ServerConfig {
   size_t max_output_queue = 8u << 20;  // Bytes queued for a client before updates pause.
   int max_clients = 100;
   rfb::MessageLimits limits;
+  // Access control (server/access_control.h).
+  int blacklist_threshold = 5;   // Failed authentications before an address is blocked; 0: off.
+  int blacklist_timeout_s = 10;  // First block; doubles on each further failure.
+  int max_unauthenticated_per_address = 5;  // Connections still authenticating; 0: no limit.
+  int idle_timeout_ms = 0;  // A normal client that sends nothing this long is closed; 0: off.
+  std::vector<std::string> allow;  // --allow CIDR ranges; empty: every address not denied.
+  std::vector<std::string> deny;   // --deny CIDR ranges; deny wins over allow.
 };
 
 }  // namespace vncd::server

@@ -31,6 +31,9 @@ Server::~Server() {
 }
 
 Result<int> Server::start() {
+  Result<std::unique_ptr<AccessControl>> access = AccessControl::create(config_, loop_);
+  if (!access) return access.error();
+  access_ = std::move(*access);
   Result<TcpListener> l = TcpListener::listen(config_.listen_address, config_.port);
   if (!l) return l.error();
   listener_.emplace(std::move(*l));
@@ -101,6 +104,11 @@ void Server::on_listener_readable() {
 }
 
 void Server::add_client(std::unique_ptr<Transport> transport) {
+  if (access_) {
+    const size_t pending = unauthenticated_from(peer_address(transport->peer()));
+    transport = access_->screen(std::move(transport), pending);
+    if (!transport) return;
+  }
   size_t active = static_cast<size_t>(std::count_if(sessions_.begin(), sessions_.end(),
                                                     [](const auto& s) { return !s->finished(); }));
   if (config_.max_clients > 0 && active >= static_cast<size_t>(config_.max_clients)) {
@@ -184,6 +192,24 @@ void Server::session_finished(ClientSession& session) {
   loop_.post([this, alive] {
     if (auto a = alive.lock(); a && *a) reap();
   });
+}
+
+void Server::session_authenticated(ClientSession& session, bool success) {
+  if (!access_) return;
+  const std::string address = peer_address(session.peer());
+  if (success)
+    access_->authentication_succeeded(address);
+  else
+    access_->authentication_failed(address);
+}
+
+size_t Server::unauthenticated_from(const std::string& address) const {
+  using State = rfb::Connection::State;
+  return static_cast<size_t>(std::count_if(sessions_.begin(), sessions_.end(), [&](const auto& s) {
+    const State st = s->state();
+    return !s->closing() && st != State::kClientInit && st != State::kNormal &&
+           st != State::kClosed && peer_address(s->peer()) == address;
+  }));
 }
 
 void Server::reap() {

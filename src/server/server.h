@@ -16,6 +16,7 @@
 #include "rfb/platform.h"
 #include "rfb/result.h"
 #include "rfb/security.h"
+#include "server/access_control.h"
 #include "server/config.h"
 #include "server/event_loop.h"
 #include "server/session.h"
@@ -62,6 +63,9 @@ class Server final : private SessionHost {
   rfb::ServerInitInfo session_init(ClientSession& session, bool shared) override;
   void session_wants_frames(ClientSession& session) override;
   void session_finished(ClientSession& session) override;
+  void session_authenticated(ClientSession& session, bool success) override;
+  // Sessions from `address` still in their handshake (for the per-address limit).
+  size_t unauthenticated_from(const std::string& address) const;
 
   void on_listener_readable();
   void capture_tick();
@@ -77,6 +81,8 @@ class Server final : private SessionHost {
   const enc::EncoderRegistry& encoders_;
 
   std::optional<TcpListener> listener_;
+  // Made by start() from the config; clients added before start() are not screened.
+  std::unique_ptr<AccessControl> access_;
   std::vector<std::unique_ptr<ClientSession>> sessions_;
   rfb::FramePtr frame_;  // The latest capture.
   EventLoop::TimerId capture_timer_ = 0;

@@ -39,6 +39,7 @@ ClientSession::~ClientSession() {
   s_.loop.cancel_timer(failure_timer_);
   s_.loop.cancel_timer(close_timer_);
   s_.loop.cancel_timer(read_again_timer_);
+  s_.loop.cancel_timer(idle_timer_);
   if (transport_->fd() >= 0) s_.loop.unwatch(transport_->fd());
 }
 
@@ -88,6 +89,7 @@ void ClientSession::on_readable() {
     flush();
     return;
   }
+  last_input_ = EventLoop::Clock::now();
   in_feed_ = true;
   conn_.feed(std::span<const uint8_t>(read_buf_.data(), *r));
   in_feed_ = false;
@@ -132,9 +134,11 @@ void ClientSession::after_connection_activity() {
     log::info("client ", peer_, " authenticated (RFB ", rfb::to_string(conn_.version()),
               ", security type ", int{conn_.security_type()}, a.user.empty() ? "" : ", user ",
               a.user, a.view_only ? ", view-only" : "", ")");
+    s_.host.session_authenticated(*this, true);
   }
   if (conn_.failure_pending() && failure_timer_ == 0) {
     log::info("client ", peer_, " failed authentication");
+    s_.host.session_authenticated(*this, false);
     // The delay is a deterrent to password guessing; the client hears nothing until it ends.
     failure_timer_ = s_.loop.add_timer(
         std::chrono::milliseconds(std::max(0, s_.config.auth_failure_delay_ms)), [this] {
@@ -148,6 +152,8 @@ void ClientSession::after_connection_activity() {
     was_normal_ = true;
     s_.loop.cancel_timer(handshake_timer_);
     handshake_timer_ = 0;
+    if (s_.config.idle_timeout_ms > 0)
+      arm_idle_timer(std::chrono::milliseconds(s_.config.idle_timeout_ms));
   }
   if (conn_.closed()) {
     begin_closing();
@@ -159,6 +165,25 @@ void ClientSession::after_connection_activity() {
     try_send_update();
     if (!finished_ && wants_frames()) s_.host.session_wants_frames(*this);
   }
+}
+
+void ClientSession::arm_idle_timer(std::chrono::milliseconds delay) {
+  idle_timer_ = s_.loop.add_timer(delay, [this] {
+    idle_timer_ = 0;
+    if (finished_ || closing_) return;
+    const std::chrono::milliseconds limit(s_.config.idle_timeout_ms);
+    const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(
+        EventLoop::Clock::now() - last_input_);
+    if (quiet >= limit) {
+      const int ms = s_.config.idle_timeout_ms;
+      close("no input for " +
+            (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms") +
+            " (--idle-timeout)");
+      return;
+    }
+    // Input came since the timer was set: wait for what is left of the limit.
+    arm_idle_timer(limit - quiet);
+  });
 }
 
 void ClientSession::flush() {
@@ -229,7 +254,8 @@ void ClientSession::finish(const std::string& reason) {
   s_.loop.cancel_timer(failure_timer_);
   s_.loop.cancel_timer(close_timer_);
   s_.loop.cancel_timer(read_again_timer_);
-  handshake_timer_ = failure_timer_ = close_timer_ = read_again_timer_ = 0;
+  s_.loop.cancel_timer(idle_timer_);
+  handshake_timer_ = failure_timer_ = close_timer_ = read_again_timer_ = idle_timer_ = 0;
   if (int fd = transport_->fd(); fd >= 0) s_.loop.unwatch(fd);
   transport_->close();
   log::info("client ", peer_, " disconnected: ", finish_reason_);

@@ -36,6 +36,11 @@ class SessionHost {
   virtual void session_wants_frames(ClientSession& session) = 0;
   // The session's transport is closed; the host destroys it later, outside its callbacks.
   virtual void session_finished(ClientSession& session) = 0;
+  // The client authenticated (success) or failed authentication; once per session at most.
+  virtual void session_authenticated(ClientSession& session, bool success) {
+    (void)session;
+    (void)success;
+  }
 };
 
 // The borrowed services a session works with; all outlive it.
@@ -162,6 +167,10 @@ class ClientSession final : private rfb::ConnectionDelegate {
   EventLoop::TimerId failure_timer_ = 0;
   EventLoop::TimerId close_timer_ = 0;
   EventLoop::TimerId read_again_timer_ = 0;
+  // --idle-timeout: armed in the normal state; re-armed for what is left when input came since.
+  EventLoop::TimerId idle_timer_ = 0;
+  EventLoop::Clock::time_point last_input_{};
+  void arm_idle_timer(std::chrono::milliseconds delay);
 };
 
 }  // namespace vncd::server

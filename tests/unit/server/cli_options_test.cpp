@@ -46,8 +46,10 @@ TEST(CliOptions, Defaults) {
   EXPECT_EQ(o.virtual_size, (VirtualSize{1920, 1080, 24}));
   EXPECT_FALSE(o.session_given);
   EXPECT_TRUE(o.password_file.empty());
-  EXPECT_EQ(o.security_list(), "none");
-  EXPECT_TRUE(o.insecure_exposure());
+  // No credentials on a public address: no default list, and vncd refuses to start.
+  EXPECT_EQ(o.security_list(), "");
+  EXPECT_FALSE(o.insecure_exposure());
+  EXPECT_FALSE(o.check_authentication().ok());
   EXPECT_EQ(o.log_level, log::Level::kInfo);
   EXPECT_FALSE(o.server.view_only);
   EXPECT_EQ(o.server.share_policy, SharePolicy::kClientDecides);
@@ -99,7 +101,7 @@ TEST(CliOptions, ListenAndLocalhost) {
 TEST(CliOptions, PasswordFileAndSecurity) {
   Options o = parse_ok({"--password-file", "/tmp/p"});
   EXPECT_EQ(o.password_file, "/tmp/p");
-  EXPECT_EQ(o.security_list(), "vncauth");
+  EXPECT_EQ(o.security_list(), "tlsvnc,vncauth");
   EXPECT_FALSE(o.insecure_exposure());
   EXPECT_EQ(parse_ok({"-rfbauth", "/x/passwd"}).password_file, "/x/passwd");
   EXPECT_EQ(parse_ok({"--password-file=/y"}).password_file, "/y");
@@ -142,6 +144,113 @@ TEST(CliOptions, VeNCryptSettings) {
   EXPECT_FALSE(parse_ok({"--security", "tlsnone", "--localhost"}).insecure_exposure());
   // vncauth inside VeNCrypt also needs the password file.
   EXPECT_THAT(parse_error({"--security", "tlsvnc"}), HasSubstr("--password-file"));
+}
+
+// The default list is never weaker than the credentials given allow, and None only on loopback.
+TEST(CliOptions, DefaultSecurity) {
+  const std::string refusal =
+      "vncd: refusing to serve without authentication on 0.0.0.0: give --password-file, "
+      "--x509-cert with --plain-users, --localhost, or --security none";
+  Options bare = parse_ok({});
+  ASSERT_FALSE(bare.check_authentication().ok());
+  EXPECT_EQ(bare.check_authentication().error().message(), refusal);
+  Options v6 = parse_ok({"--listen", "::"});
+  ASSERT_FALSE(v6.check_authentication().ok());
+  EXPECT_THAT(v6.check_authentication().error().message(), HasSubstr("on ::: give"));
+
+  for (const char* loopback : {"127.0.0.1", "::1", "localhost", "127.0.0.9"}) {
+    Options o = parse_ok({"--listen", loopback});
+    EXPECT_EQ(o.security_list(), "none") << loopback;
+    EXPECT_TRUE(o.check_authentication().ok()) << loopback;
+  }
+  EXPECT_EQ(parse_ok({"--localhost"}).security_list(), "none");
+
+  // An explicit list is always honoured, None included.
+  Options none = parse_ok({"--security", "none"});
+  EXPECT_EQ(none.security_list(), "none");
+  EXPECT_TRUE(none.check_authentication().ok());
+  EXPECT_TRUE(none.insecure_exposure());
+
+  Options pw = parse_ok({"--password-file", "/p"});
+  EXPECT_EQ(pw.security_list(), "tlsvnc,vncauth");
+  EXPECT_TRUE(pw.check_authentication().ok());
+  EXPECT_EQ(parse_ok({"--password-file", "/p", "--localhost"}).security_list(), "tlsvnc,vncauth");
+
+  // A certificate: only X.509 types, and only those the credentials allow.
+  EXPECT_EQ(
+      parse_ok({"--x509-cert", "c", "--x509-key", "k", "--password-file", "/p"}).security_list(),
+      "x509vnc");
+  EXPECT_EQ(
+      parse_ok({"--x509-cert", "c", "--x509-key", "k", "--plain-users", "alice"}).security_list(),
+      "x509plain");
+  EXPECT_EQ(parse_ok({"--x509-cert", "c", "--x509-key", "k", "--plain-users", "alice",
+                      "--password-file", "/p"})
+                .security_list(),
+            "x509plain,x509vnc");
+  // A certificate without credentials authenticates nobody: the no-credentials rule applies.
+  EXPECT_FALSE(parse_ok({"--x509-cert", "c", "--x509-key", "k"}).check_authentication().ok());
+  EXPECT_EQ(parse_ok({"--x509-cert", "c", "--x509-key", "k", "--localhost"}).security_list(),
+            "none");
+  // Plain users alone would send system passwords over anonymous TLS: not a default.
+  EXPECT_FALSE(parse_ok({"--plain-users", "alice"}).check_authentication().ok());
+  EXPECT_EQ(parse_ok({"--security", "x509vnc", "--x509-cert", "c", "--password-file", "/p",
+                      "--plain-users", "alice"})
+                .security_list(),
+            "x509vnc");
+}
+
+TEST(CliOptions, Limits) {
+  const ServerConfig defaults;
+  Options d = parse_ok({});
+  EXPECT_EQ(d.server.max_clients, 100);
+  EXPECT_EQ(d.server.handshake_timeout_s, 30);
+  EXPECT_EQ(d.server.max_unauthenticated_per_address, 5);
+  EXPECT_EQ(d.server.idle_timeout_ms, 0);
+  EXPECT_EQ(d.server.limits.max_cut_text, 1u << 20);
+  EXPECT_EQ(d.server.limits.max_encodings, 1024);
+  EXPECT_EQ(d.server.blacklist_threshold, 5);
+  EXPECT_EQ(d.server.blacklist_timeout_s, 10);
+  EXPECT_TRUE(d.server.allow.empty());
+  EXPECT_TRUE(d.server.deny.empty());
+
+  Options o =
+      parse_ok({"--max-clients", "7", "--handshake-timeout=12", "--max-unauthenticated-per-address",
+                "2", "--idle-timeout", "300", "--max-cut-text", "4096", "--max-encodings", "64",
+                "--blacklist-threshold", "3", "--blacklist-timeout", "60"});
+  EXPECT_EQ(o.server.max_clients, 7);
+  EXPECT_EQ(o.server.handshake_timeout_s, 12);
+  EXPECT_EQ(o.server.max_unauthenticated_per_address, 2);
+  EXPECT_EQ(o.server.idle_timeout_ms, 300000);
+  EXPECT_EQ(o.server.limits.max_cut_text, 4096u);
+  EXPECT_EQ(o.server.limits.max_cut_text_wire, defaults.limits.max_cut_text_wire);
+  EXPECT_EQ(o.server.limits.max_encodings, 64);
+  EXPECT_EQ(o.server.blacklist_threshold, 3);
+  EXPECT_EQ(o.server.blacklist_timeout_s, 60);
+  EXPECT_EQ(parse_ok({"--blacklist-threshold", "0"}).server.blacklist_threshold, 0);
+  EXPECT_EQ(parse_ok({"--max-clients", "0"}).server.max_clients, 0);
+  EXPECT_EQ(parse_ok({"--max-cut-text", "0"}).server.limits.max_cut_text, 0u);
+
+  EXPECT_THAT(parse_error({"--handshake-timeout", "0"}), HasSubstr("--handshake-timeout needs"));
+  EXPECT_THAT(parse_error({"--idle-timeout", "-1"}), HasSubstr("--idle-timeout needs"));
+  EXPECT_THAT(parse_error({"--idle-timeout", "604801"}), HasSubstr("--idle-timeout needs"));
+  EXPECT_THAT(parse_error({"--max-encodings", "0"}), HasSubstr("--max-encodings needs"));
+  EXPECT_THAT(parse_error({"--max-encodings", "65536"}), HasSubstr("--max-encodings needs"));
+  EXPECT_THAT(parse_error({"--max-cut-text", "268435457"}), HasSubstr("--max-cut-text needs"));
+  EXPECT_THAT(parse_error({"--max-clients", "many"}), HasSubstr("--max-clients needs"));
+  EXPECT_THAT(parse_error({"--blacklist-timeout", "0"}), HasSubstr("--blacklist-timeout needs"));
+  EXPECT_THAT(parse_error({"--max-unauthenticated-per-address", "x"}),
+              HasSubstr("--max-unauthenticated-per-address needs"));
+}
+
+TEST(CliOptions, AllowAndDeny) {
+  Options o = parse_ok(
+      {"--allow", "192.168.0.0/16, 10.1.2.3", "--allow=::1", "--deny", "192.168.7.0/24,fe80::/10"});
+  EXPECT_EQ(o.server.allow, (std::vector<std::string>{"192.168.0.0/16", "10.1.2.3", "::1"}));
+  EXPECT_EQ(o.server.deny, (std::vector<std::string>{"192.168.7.0/24", "fe80::/10"}));
+  EXPECT_THAT(parse_error({"--allow", "10.0.0.0/33"}), HasSubstr("--allow: bad address range"));
+  EXPECT_THAT(parse_error({"--deny", "example.com"}), HasSubstr("--deny: bad address range"));
+  EXPECT_THAT(parse_error({"--deny", "10.0.0.1,"}), HasSubstr("--deny: empty address range"));
+  EXPECT_THAT(parse_error({"--allow="}), HasSubstr("--allow: empty address range"));
 }
 
 TEST(CliOptions, StorePassword) {
@@ -322,7 +431,17 @@ TEST(CliOptions, HelpListsEveryFlag) {
                                           "--plain-users",
                                           "--pam-service",
                                           "--allow-plain-unencrypted",
-                                          "--store-password"};
+                                          "--store-password",
+                                          "--max-clients",
+                                          "--handshake-timeout",
+                                          "--max-unauthenticated-per-address",
+                                          "--idle-timeout",
+                                          "--max-cut-text",
+                                          "--max-encodings",
+                                          "--allow",
+                                          "--deny",
+                                          "--blacklist-threshold",
+                                          "--blacklist-timeout"};
   for (const auto& f : expected) EXPECT_TRUE(in_help.count(f)) << f << " missing from --help";
   for (const auto& f : in_help) EXPECT_TRUE(expected.count(f)) << f << " in --help, not expected";
 
@@ -336,6 +455,7 @@ TEST(CliOptions, HelpListsEveryFlag) {
       if (f == "--virtual") value = "640x480";
       if (f == "--log-level") value = "debug";
       if (f == "--plain-users") value = "alice";
+      if (f == "--allow" || f == "--deny") value = "10.0.0.0/8";
       if (f == "--display" || f == "-display") value = ":1";
       args.push_back(value);
       r = parse_options(std::span<const char* const>(args.data(), args.size()));
