@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "encodings/copy_detector.h"
 #include "rfb/encoder.h"
 #include "rfb/log.h"
 #include "rfb/messages.h"
@@ -380,12 +381,42 @@ void ClientSession::write_resize() {
   requested_.clear();
   full_.clear();
   damage_.clear();
+  shown_frame_ = frame_;
+  stale_.clear();
   ++updates_sent_;
   log::debug(
       "client ", peer_, ": resize to ", size.width, "x", size.height, ", ", rects, " rects, ",
       conn_.output().size() - before, " bytes, ",
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
       " ms");
+}
+
+enc::UpdateContent ClientSession::plan_copies(const rfb::Region& area) const {
+  enc::UpdateContent content;
+  content.changed = area;
+  // Scrolls and moves become CopyRect when the client's picture of the source is known: it is
+  // shown_frame_ outside stale_.
+  if (!shown_frame_ || !planner_.client_supports(rfb::encoding::kCopyRect) ||
+      shown_frame_->size() != frame_->size() || shown_frame_->format() != frame_->format() ||
+      area.area() < enc::kMinCopyArea)
+    return content;
+  enc::DetectedCopies d = enc::detect_copies(*shown_frame_, *frame_, area);
+  content.changed = std::move(d.remaining);
+  for (const enc::CopyOp& c : d.copies) {
+    const rfb::Rect src{c.src_x, c.src_y, c.dst.w, c.dst.h};
+    if (stale_.intersected(src).empty()) {
+      content.copies.push_back(c);
+    } else {
+      content.changed.add(c.dst);
+    }
+  }
+  // A later copy may read what an earlier one wrote; if an earlier copy was dropped, the
+  // detector's ordering no longer holds for the rest, so keep copies only if none was dropped.
+  if (content.copies.size() != d.copies.size()) {
+    for (const enc::CopyOp& c : content.copies) content.changed.add(c.dst);
+    content.copies.clear();
+  }
+  return content;
 }
 
 void ClientSession::try_send_update() {
@@ -409,12 +440,15 @@ void ClientSession::try_send_update() {
 
   auto started = std::chrono::steady_clock::now();
   size_t before = conn_.output().size();
-  enc::UpdateContent content;
-  content.changed = area;
+  enc::UpdateContent content = plan_copies(area);
   size_t rects = planner_.write_update(*frame_, content, conn_.output());
   requested_.clear();
   full_.clear();
   damage_.subtract(area);
+  // What the client now shows: frame_ everywhere except what is still damaged (changed before
+  // this update and not sent: older than frame_).
+  shown_frame_ = frame_;
+  stale_ = damage_;
   ++updates_sent_;
   if (log::enabled(log::Level::kDebug)) {
     log::debug("client ", peer_, ": update ", area.bounds().str(), " (", area.area(), " px), ",

@@ -143,9 +143,12 @@ class ClientSession final : private rfb::ConnectionDelegate {
 
   // Update state.
   rfb::FramePtr frame_;
-  rfb::Region damage_;     // Changed since the last update sent to this client.
-  rfb::Region requested_;  // Union of the areas of outstanding requests.
-  rfb::Region full_;       // Parts of requested_ asked for non-incrementally.
+  rfb::Region damage_;         // Changed since the last update sent to this client.
+  rfb::Region requested_;      // Union of the areas of outstanding requests.
+  rfb::Region full_;           // Parts of requested_ asked for non-incrementally.
+  rfb::FramePtr shown_frame_;  // The frame of the last update sent: the client's picture...
+  rfb::Region stale_;          // ...except here (damage it has not been sent).
+  enc::UpdateContent plan_copies(const rfb::Region& area) const;
   rfb::PixelFormat client_format_;
   rfb::PixelFormat planner_native_;  // The native format last given to the planner.
   bool formats_dirty_ = true;

@@ -135,6 +135,40 @@ TEST_F(ServerTest, ServesTheDesktopPixelsAndOnlyChangesIncrementally) {
   expect_pixels_match(part->rects[0]);
 }
 
+TEST_F(ServerTest, ScrolledContentIsSentAsCopyRectPlusTheExposedStrip) {
+  desktop.paint_pattern();
+  start_server();
+  auto c = connect(true, {rfb::encoding::kCopyRect, rfb::encoding::kRaw});
+  c->request(false, 0, 0, 200, 120);
+  ASSERT_TRUE(c->next_update().has_value());
+
+  on_loop(*loop, [&] { desktop.scroll_up(10, 0x00FF00); });
+  c->request(true, 0, 0, 200, 120);
+  auto u = c->next_update();
+  ASSERT_TRUE(u.has_value());
+  ASSERT_GE(u->rects.size(), 2u);
+  const testing::RectMsg& copy = u->rects[0];
+  ASSERT_EQ(copy.encoding, rfb::encoding::kCopyRect);
+  EXPECT_EQ(copy.rect, (rfb::Rect{0, 0, 200, 110}));
+  ASSERT_EQ(copy.pixels.size(), 4u);
+  EXPECT_EQ(copy.pixels[0] << 8 | copy.pixels[1], 0);   // src-x
+  EXPECT_EQ(copy.pixels[2] << 8 | copy.pixels[3], 10);  // src-y
+  int64_t raw_area = 0;
+  for (size_t i = 1; i < u->rects.size(); ++i) {
+    EXPECT_EQ(u->rects[i].encoding, rfb::encoding::kRaw);
+    raw_area += u->rects[i].rect.area();
+    expect_pixels_match(u->rects[i]);
+  }
+  EXPECT_EQ(raw_area, 200 * 10);  // Only the exposed strip is re-sent.
+
+  // A client without CopyRect gets the pixels.
+  auto plain = connect(true, {rfb::encoding::kRaw});
+  plain->request(false, 0, 0, 200, 120);
+  auto p = plain->next_update();
+  ASSERT_TRUE(p.has_value());
+  for (const auto& r : p->rects) EXPECT_EQ(r.encoding, rfb::encoding::kRaw);
+}
+
 TEST_F(ServerTest, NoCaptureWorkWithoutRequests) {
   start_server();
   auto c = connect();

@@ -72,6 +72,14 @@ class TestDesktop final : public rfb::FrameSource, public rfb::InputSink, public
             static_cast<uint32_t>((x * 7) << 16 | (y * 5) << 8 | ((x + y) & 0xFF)) & 0xFFFFFF;
     pending_.add(rfb::Rect{0, 0, size_.width, size_.height});
   }
+  // Moves the picture up by `rows` (a terminal scrolling) and fills the exposed strip.
+  void scroll_up(int rows, uint32_t colour) {
+    const size_t w = static_cast<size_t>(size_.width);
+    std::memmove(pixels_.data(), pixels_.data() + static_cast<size_t>(rows) * w,
+                 (static_cast<size_t>(size_.height - rows)) * w * 4);
+    fill(rfb::Rect{0, size_.height - rows, size_.width, rows}, colour);
+    pending_.add(rfb::Rect{0, 0, size_.width, size_.height});
+  }
   void resize(rfb::Size size) {
     size_ = size;
     pixels_.assign(static_cast<size_t>(size.width) * static_cast<size_t>(size.height), 0);
@@ -319,6 +327,8 @@ class TestClient {
           if (rect.encoding == rfb::encoding::kRaw) {
             rect.pixels = read(static_cast<size_t>(rect.rect.w) * static_cast<size_t>(rect.rect.h) *
                                static_cast<size_t>(format_.bytes_per_pixel()));
+          } else if (rect.encoding == rfb::encoding::kCopyRect) {
+            rect.pixels = read(4);  // U16 src-x, U16 src-y.
           } else if (rect.encoding == rfb::encoding::kDesktopSize) {
             // No payload.
           } else {
