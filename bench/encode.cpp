@@ -1,0 +1,215 @@
+// bench_encode: full-frame (1920x1080) FramebufferUpdate cost of every encoding on a corpus of
+// images (UI with text, photo, gradient, solid, noise), through the update planner as vncd sends
+// it to an rgb888 client: 2 warm-up runs, then the median (and min, max) of 9 timed runs in ms,
+// MPix/s and compressed bytes per pixel. As ceilings for the zlib-based and JPEG encoders, the
+// same pixels through zlib alone (each encoder's default level, on Raw's 32-bit pixels) and
+// TurboJPEG alone (Tight's quality level 8 settings). Prints a table; writes CSV.
+//
+//   bench_encode [CSV_PATH]   (default bench/results/encode.csv)
+#include <turbojpeg.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "encodings/registry.h"
+#include "encodings/update_planner.h"
+#include "encodings/zlib_stream.h"
+#include "rfb/encoder.h"
+#include "rfb/frame.h"
+#include "rfb/wire.h"
+#include "support/test_images.h"
+
+namespace {
+
+namespace E = vncd::rfb::encoding;
+
+constexpr int kWidth = 1920;
+constexpr int kHeight = 1080;
+constexpr int kWarmups = 2;
+constexpr int kRuns = 9;
+constexpr double kPixels = double{kWidth} * kHeight;
+
+// Defaults of the encoders when the client sends no Compression Level (their headers), and
+// Tight's JPEG settings at quality level 8 (tight_encoder.cpp: quality 92, 4:4:4).
+constexpr int kZlibLevel = 5;      // ZlibEncoder::kDefaultCompressLevel
+constexpr int kZrleLevel = 2;      // ZrleEncoder::kDefaultCompressLevel
+constexpr int kTightRawLevel = 2;  // Tight level 2: full-colour zlib level
+constexpr int kJpegQuality8 = 92;
+
+struct Image {
+  const char* name;
+  vncd::rfb::Frame frame;
+};
+
+struct Row {
+  std::string what;  // encoding or ceiling
+  std::string image;
+  double median_ms, min_ms, max_ms, cpu_ms;
+  size_t bytes;
+};
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+
+// Times `run` (which returns the bytes it produced): warm-ups, then the median of kRuns.
+Row measure(const std::string& what, const char* image, const std::function<size_t()>& run) {
+  for (int i = 0; i < kWarmups; ++i) run();
+  std::vector<std::pair<double, size_t>> wall;
+  double cpu_total = 0;
+  for (int i = 0; i < kRuns; ++i) {
+    const double c0 = cpu_ms(), t0 = now_ms();
+    const size_t bytes = run();
+    const double t1 = now_ms(), c1 = cpu_ms();
+    wall.emplace_back(t1 - t0, bytes);
+    cpu_total += c1 - c0;
+  }
+  std::sort(wall.begin(), wall.end());
+  const auto& med = wall[wall.size() / 2];
+  return Row{what,      image, med.first, wall.front().first, wall.back().first, cpu_total / kRuns,
+             med.second};
+}
+
+struct Encoding {
+  const char* name;
+  std::vector<int32_t> encodings;  // The client's SetEncodings list.
+};
+
+std::string machine_line() {
+  std::string cpu = "unknown CPU";
+  if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {
+      std::string s(line);
+      if (s.rfind("model name", 0) == 0) {
+        cpu = s.substr(s.find(':') + 2);
+        if (!cpu.empty() && cpu.back() == '\n') cpu.pop_back();
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+  return cpu;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string csv_path = argc > 1 ? argv[1] : "bench/results/encode.csv";
+
+  std::vector<Image> images;
+  images.push_back({"ui", vncd::test::make_ui_image(kWidth, kHeight, 1)});
+  images.push_back({"photo", vncd::test::make_photo_image(kWidth, kHeight, 1)});
+  images.push_back({"gradient", vncd::test::make_gradient(kWidth, kHeight)});
+  images.push_back({"solid", vncd::test::make_solid(kWidth, kHeight, 40, 80, 160)});
+  images.push_back({"noise", vncd::test::make_noise(kWidth, kHeight, 1)});
+
+  const std::vector<Encoding> encodings = {
+      {"Raw", {E::kRaw}},
+      {"RRE", {E::kRRE}},
+      {"CoRRE", {E::kCoRRE}},
+      {"Hextile", {E::kHextile}},
+      {"Zlib", {E::kZlib}},
+      {"TRLE", {E::kTRLE}},
+      {"ZRLE", {E::kZRLE}},
+      {"Tight", {E::kTight}},
+      {"Tight+JPEG q8", {E::kTight, E::kQualityLevel0 + 8}},
+  };
+
+  const vncd::enc::EncoderRegistry registry = vncd::enc::EncoderRegistry::builtin();
+  const vncd::rfb::PixelFormat client = vncd::rfb::PixelFormat::rgb888();
+  std::vector<Row> rows;
+  for (const Image& img : images) {
+    const vncd::rfb::Region whole(vncd::rfb::Rect{0, 0, kWidth, kHeight});
+    for (const Encoding& e : encodings) {
+      // One planner per client and image, as one connection: zlib streams persist across runs.
+      vncd::enc::UpdatePlanner planner(registry);
+      planner.set_encodings(e.encodings);
+      planner.set_formats(img.frame.format(), client);
+      vncd::rfb::ByteBuffer out;
+      rows.push_back(measure(e.name, img.name, [&] {
+        out.clear();
+        planner.write_update(img.frame, {whole, {}, {}}, out);
+        return out.size();
+      }));
+    }
+    // Ceilings on the pixels the encoders see: the frame in the client's format (vncd sets the
+    // unused byte of 32-bit pixels to 0xFF), i.e. Raw's payload.
+    const vncd::rfb::Frame pixels = vncd::test::convert_frame(img.frame, client);
+    const std::span<const uint8_t> raw(pixels.data(),
+                                       pixels.stride() * static_cast<size_t>(kHeight));
+    // zlib alone at each zlib-based encoder's default level.
+    for (const auto& [label, level] :
+         {std::pair<const char*, int>{"zlib-only L5 (Zlib)", kZlibLevel},
+          {"zlib-only L2 (ZRLE, Tight)", kZrleLevel}}) {
+      static_assert(kZrleLevel == kTightRawLevel, "one zlib ceiling row serves ZRLE and Tight");
+      vncd::enc::ZlibStream stream(level);
+      vncd::rfb::ByteBuffer out;
+      rows.push_back(measure(label, img.name, [&] {
+        out.clear();
+        stream.compress(raw, out);
+        return out.size();
+      }));
+    }
+    // TurboJPEG alone on the same pixels (rgb888 little endian is B,G,R,X in memory).
+    {
+      std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitCompress(), tjDestroy);
+      std::vector<unsigned char> buf(tjBufSize(kWidth, kHeight, TJSAMP_444));
+      rows.push_back(measure("TurboJPEG-only q92 4:4:4", img.name, [&] {
+        unsigned char* p = buf.data();
+        unsigned long size = buf.size();
+        if (tjCompress2(tj.get(), pixels.data(), kWidth, static_cast<int>(pixels.stride()), kHeight,
+                        TJPF_BGRX, &p, &size, TJSAMP_444, kJpegQuality8, TJFLAG_NOREALLOC) != 0) {
+          std::fprintf(stderr, "tjCompress2: %s\n", tjGetErrorStr2(tj.get()));
+          std::exit(1);
+        }
+        return static_cast<size_t>(size);
+      }));
+    }
+  }
+
+  std::printf("# %dx%d full-frame update to an rgb888 client, %d warm-ups, median of %d runs\n",
+              kWidth, kHeight, kWarmups, kRuns);
+  std::printf("# %s\n", machine_line().c_str());
+  std::printf("%-28s %-9s %9s %9s %9s %9s %9s %8s\n", "encoding", "image", "median_ms", "min_ms",
+              "max_ms", "cpu_ms", "MPix/s", "B/pixel");
+  for (const Row& r : rows)
+    std::printf("%-28s %-9s %9.2f %9.2f %9.2f %9.2f %9.1f %8.3f\n", r.what.c_str(), r.image.c_str(),
+                r.median_ms, r.min_ms, r.max_ms, r.cpu_ms, kPixels / r.median_ms / 1e3,
+                double(r.bytes) / kPixels);
+
+  std::error_code ec;
+  const std::filesystem::path csv(csv_path);
+  if (csv.has_parent_path()) std::filesystem::create_directories(csv.parent_path(), ec);
+  FILE* f = std::fopen(csv_path.c_str(), "w");
+  if (!f) {
+    std::fprintf(stderr, "bench_encode: cannot write %s\n", csv_path.c_str());
+    return 1;
+  }
+  std::fprintf(f,
+               "encoding,image,width,height,median_ms,min_ms,max_ms,cpu_ms,mpix_per_s,"
+               "bytes,bytes_per_pixel\n");
+  for (const Row& r : rows)
+    std::fprintf(f, "%s,%s,%d,%d,%.3f,%.3f,%.3f,%.3f,%.2f,%zu,%.4f\n", r.what.c_str(),
+                 r.image.c_str(), kWidth, kHeight, r.median_ms, r.min_ms, r.max_ms, r.cpu_ms,
+                 kPixels / r.median_ms / 1e3, r.bytes, double(r.bytes) / kPixels);
+  std::fclose(f);
+  std::printf("wrote %s\n", csv_path.c_str());
+  return 0;
+}
