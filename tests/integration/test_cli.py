@@ -41,7 +41,8 @@ with harness.Test("cli") as t:
     expect_one_line_error(t, ["--virtual", "big"], env, "--virtual", status=2)
 
     # Environment errors: exit status 1.
-    expect_one_line_error(t, ["--display", ":99999", "--port", "0"], env, ":99999", status=1)
+    expect_one_line_error(t, ["--display", ":99999", "--port", "0", "--localhost"], env, ":99999",
+                          status=1)
     expect_one_line_error(t, ["--display", ":0", "--password-file", t.path("missing")], env,
                           "missing", status=1)
     bad_passwd = t.path("bad-passwd")
@@ -72,8 +73,14 @@ with harness.Test("cli") as t:
     holder.close()
 
     # No Xvfb in PATH and no display: the install hint.
-    expect_one_line_error(t, ["--port", "0"], dict(env, PATH="/nonexistent"), "apt-get install xvfb",
-                          status=1)
+    expect_one_line_error(t, ["--port", "0", "--localhost"], dict(env, PATH="/nonexistent"),
+                          "apt-get install xvfb", status=1)
+
+    # No credentials on a public address: vncd refuses to start (before opening any display).
+    for args in (["--port", "0"], ["--port", "0", "--listen", "::"],
+                 ["--port", "0", "--x509-cert", "c.pem", "--x509-key", "k.pem"]):
+        expect_one_line_error(t, args, env, "refusing to serve without authentication on",
+                              status=2)
 
     r = t.run([VNCD, "--version"], env=env)
     t.check(re.fullmatch(r"vncd \d+\.\d+\.\d+\n", r.stdout_text), "--version printed %r" %
