@@ -25,7 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
 import rfb_client as rfb  # noqa: E402
-from rfb_client import u8, u16, u32  # noqa: E402
+from rfb_client import u8, u32  # noqa: E402
 
 PASSWORD = "h0stile"
 SCREEN = "400x300x24"
