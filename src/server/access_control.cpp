@@ -38,10 +38,9 @@ bool same_prefix(const IpAddress& a, const IpAddress& b, size_t bits) {
   return (a.bytes[whole] & mask) == (b.bytes[whole] & mask);
 }
 
+// Whole seconds, rounded up (a block has at least 1 s of granularity in the flags).
 std::string seconds_text(std::chrono::milliseconds d) {
-  const auto ms = d.count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
-  return std::to_string(ms) + " ms";
+  return std::to_string(std::chrono::ceil<std::chrono::seconds>(d).count()) + " s";
 }
 
 }  // namespace
