@@ -25,6 +25,20 @@ Result<std::unique_ptr<X11Input>> X11Input::create(const std::string& display_na
 X11Input::X11Input(X11Display display) : display_(std::move(display)) {
   // Fake input must reach the desktop even while some client holds a server grab.
   XTestGrabControl(display_.get(), True);
+  // Xlib turns XKB on for every connection, and the server then sends such a client no
+  // MappingNotify at all (not even the core one) until it selects XKB map events: without this,
+  // drain_events would never learn of setxkbmap, xmodmap or another VNC server's remapping.
+  // Subscribe, and let the server apply it, before reading the map so no change falls between.
+  Display* dpy = display_.get();
+  int opcode = 0, error_base = 0, major = XkbMajorVersion, minor = XkbMinorVersion;
+  if (XkbQueryExtension(dpy, &opcode, &xkb_event_base_, &error_base, &major, &minor)) {
+    XkbSelectEventDetails(dpy, XkbUseCoreKbd, XkbMapNotify, XkbKeySymsMask, XkbKeySymsMask);
+    XkbSelectEventDetails(dpy, XkbUseCoreKbd, XkbNewKeyboardNotify, XkbNKN_KeycodesMask,
+                          XkbNKN_KeycodesMask);
+  } else {
+    xkb_event_base_ = -1;  // No XKB: the server sends core MappingNotify to everyone.
+  }
+  XSync(dpy, False);
   load_keymap();
   for (int kc = max_keycode_; kc >= min_keycode_; --kc) {
     bool empty = true;
@@ -78,11 +92,13 @@ void X11Input::drain_events() {
   Display* dpy = display_.get();
   bool reload = false;
   while (XPending(dpy) > 0) {
-    XEvent ev;
-    XNextEvent(dpy, &ev);
+    XkbEvent ev;  // XEvent with the XKB views over it.
+    XNextEvent(dpy, &ev.core);
     if (ev.type == MappingNotify) {
-      XRefreshKeyboardMapping(&ev.xmapping);
-      if (ev.xmapping.request == MappingKeyboard) reload = true;
+      XRefreshKeyboardMapping(&ev.core.xmapping);
+      if (ev.core.xmapping.request == MappingKeyboard) reload = true;
+    } else if (xkb_event_base_ >= 0 && ev.type == xkb_event_base_) {
+      if (ev.any.xkb_type == XkbMapNotify || ev.any.xkb_type == XkbNewKeyboardNotify) reload = true;
     }
   }
   if (reload) load_keymap();

@@ -50,6 +50,7 @@ class X11Input final : public rfb::InputSink {
   int min_keycode_ = 0;
   int max_keycode_ = 0;
   int syms_per_code_ = 0;
+  int xkb_event_base_ = -1;      // -1: the display has no XKB.
   std::vector<KeySym> keymap_;   // (max-min+1) x syms_per_code_, as XGetKeyboardMapping gives it.
   std::vector<KeyCode> spares_;  // Keycodes with no keysyms when we started, least recently used
                                  // first.

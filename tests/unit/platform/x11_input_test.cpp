@@ -2,11 +2,13 @@
 // keysyms missing from the keymap, no stuck keys.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "platform/x11/x11_input.h"
 #include "x11_test_support.h"
 // Xlib headers after ours (Xlib #defines Status).
+#include <X11/XKBlib.h>
 #include <X11/Xutil.h>
 #include <X11/keysym.h>
 
@@ -60,7 +62,30 @@ class X11InputTest : public ::testing::Test {
                              }
                            }));
     XSetInputFocus(dpy, window_, RevertToParent, CurrentTime);
+    // Load Xlib's keymap now, as a toolkit does at startup. Xlib otherwise loads it at the first
+    // XLookupString and only then subscribes to map changes, and the server sends an XKB client
+    // no MappingNotify until it has subscribed: a remap landing between that load and the
+    // subscription (X11Input's, still in flight) left a stale cache and keysyms read as NoSymbol.
+    // The XSync puts the subscription in force before any key is injected.
+    XkbKeycodeToKeysym(dpy, 0, 0, 0);
     XSync(dpy, False);
+  }
+
+  // The first keycode with no keysyms, from the observer's side; 0 if none.
+  KeyCode lowest_empty_keycode() {
+    Display* dpy = observer_->get();
+    int min = 0, max = 0, per = 0;
+    XDisplayKeycodes(dpy, &min, &max);
+    KeySym* syms = XGetKeyboardMapping(dpy, static_cast<KeyCode>(min), max - min + 1, &per);
+    KeyCode found = 0;
+    for (int kc = min; kc <= max && found == 0 && syms != nullptr; ++kc) {
+      const KeySym* row = syms + static_cast<size_t>(kc - min) * static_cast<size_t>(per);
+      if (std::all_of(row, row + per, [](KeySym k) { return k == NoSymbol; })) {
+        found = static_cast<KeyCode>(kc);
+      }
+    }
+    if (syms != nullptr) XFree(syms);
+    return found;
   }
 
   // Collects what the window receives. MappingNotify must refresh Xlib's keymap cache, as any
@@ -79,6 +104,7 @@ class X11InputTest : public ::testing::Test {
         if (!IsModifierKey(ks)) {
           typed_.append(buf, static_cast<size_t>(n));
           keysyms_.push_back(ks);
+          keycodes_.push_back(ev.xkey.keycode);
         }
       } else if (ev.type == ButtonPress || ev.type == ButtonRelease) {
         buttons_.push_back({ev.type == ButtonPress, ev.xbutton.button, ev.xbutton.x, ev.xbutton.y});
@@ -117,6 +143,7 @@ class X11InputTest : public ::testing::Test {
   Window window_ = 0;
   std::string typed_;
   std::vector<KeySym> keysyms_;
+  std::vector<unsigned> keycodes_;
   std::vector<Button> buttons_;
 };
 
@@ -223,6 +250,31 @@ TEST_F(X11InputTest, ReleaseGoesToTheKeycodeOfThePress) {
   EXPECT_TRUE(wait_until([&] { return !any_key_down(); }, 3s));
   EXPECT_TRUE(wait_until([&] { return keysyms_.size() >= 4; }, 5s, [&] { pump(); }));
   EXPECT_EQ(keysyms_, (std::vector<KeySym>{XK_eacute, XK_ntilde, XK_ccedilla, XK_aring}));
+}
+
+TEST_F(X11InputTest, KeymapChangesByOtherClientsAreSeen) {
+  ASSERT_NO_FATAL_FAILURE(open_window());
+  // Another client (xmodmap, say) puts a keysym on a keycode after X11Input read the map: the
+  // key must come from there, not from a spare X11Input remaps itself.
+  Display* dpy = observer_->get();
+  const KeyCode kc = lowest_empty_keycode();
+  ASSERT_NE(kc, 0);
+  int per = 0;
+  XFree(XGetKeyboardMapping(dpy, kc, 1, &per));
+  ASSERT_GT(per, 0);
+  std::vector<KeySym> row(static_cast<size_t>(per), NoSymbol);
+  row[0] = XK_oslash;
+  XChangeKeyboardMapping(dpy, kc, per, row.data(), 1);
+  XSync(dpy, False);
+  input_->key(XK_oslash, true);
+  input_->key(XK_oslash, false);
+  input_->flush();
+  EXPECT_TRUE(wait_until([&] { return keysyms_.size() >= 1; }, 5s, [&] { pump(); }));
+  EXPECT_EQ(keysyms_, std::vector<KeySym>{XK_oslash});
+  EXPECT_EQ(keycodes_, std::vector<unsigned>{kc});
+  std::fill(row.begin(), row.end(), NoSymbol);
+  XChangeKeyboardMapping(dpy, kc, per, row.data(), 1);
+  XSync(dpy, False);
 }
 
 TEST_F(X11InputTest, DestructionReleasesHeldKeysAndButtons) {
