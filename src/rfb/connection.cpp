@@ -64,15 +64,14 @@ Connection::~Connection() = default;
 
 void Connection::feed(std::span<const uint8_t> bytes) {
   if (state_ == State::kClosed || bytes.empty()) return;
-  // Decode straight from the caller's bytes when nothing is pending (the common case); only a
-  // partial message is ever copied and kept.
-  std::vector<uint8_t> joined;
+  // Decode straight from the caller's bytes when nothing is pending (the common case). Otherwise
+  // append to the pending partial message: appends are amortised, and while a message is
+  // incomplete nothing is consumed, so trickled input costs linear time, not quadratic.
   std::span<const uint8_t> input = bytes;
-  if (!in_.empty()) {
-    joined.reserve(in_.size() + bytes.size());
-    joined.assign(in_.begin(), in_.end());
-    joined.insert(joined.end(), bytes.begin(), bytes.end());
-    input = joined;
+  const bool buffered = !in_.empty();
+  if (buffered) {
+    in_.insert(in_.end(), bytes.begin(), bytes.end());
+    input = in_;
   }
 
   size_t pos = 0;
@@ -94,6 +93,8 @@ void Connection::feed(std::span<const uint8_t> bytes) {
   }
   if (state_ == State::kClosed) {
     std::vector<uint8_t>().swap(in_);
+  } else if (buffered) {
+    if (pos > 0) in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
   } else {
     in_.assign(input.begin() + static_cast<std::ptrdiff_t>(pos), input.end());
   }

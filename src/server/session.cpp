@@ -291,7 +291,21 @@ rfb::ServerInitInfo ClientSession::on_client_init(bool shared) {
   return info;
 }
 
+// Answers to client messages (colour maps, empty updates) are queued without waiting for the
+// socket. A client that keeps asking and never reads would grow the queue without bound: beyond
+// one whole-screen update plus max_output_queue it is not a slow client but a hostile one.
+bool ClientSession::refuse_if_not_reading() {
+  const rfb::Size size = frame_ ? frame_->size() : conn_.framebuffer_size();
+  const size_t one_update = static_cast<size_t>(size.width) * static_cast<size_t>(size.height) *
+                            static_cast<size_t>(std::max(client_format_.bytes_per_pixel(), 4));
+  if (conn_.output().size() <= s_.config.max_output_queue + one_update) return false;
+  close("client does not read what it asks for (" + std::to_string(conn_.output().size()) +
+        " bytes queued)");
+  return true;
+}
+
 void ClientSession::on_set_pixel_format(const rfb::PixelFormat& format) {
+  if (refuse_if_not_reading()) return;
   client_format_ = format;
   formats_dirty_ = true;
   if (!format.true_colour) {
@@ -313,7 +327,8 @@ void ClientSession::on_update_request(const rfb::Rect& area, bool incremental) {
   if (area.empty()) {
     // Nothing to send in an empty area; a non-incremental request still gets its (empty)
     // answer so a client waiting for it is not left hanging.
-    if (!incremental) rfb::write_framebuffer_update_header(conn_.output(), 0);
+    if (!incremental && !refuse_if_not_reading())
+      rfb::write_framebuffer_update_header(conn_.output(), 0);
     return;
   }
   requested_.add(area);

@@ -100,6 +100,7 @@ class ClientSession final : private rfb::ConnectionDelegate {
   bool wants_frames();
   bool has_request() const { return !requested_.empty() || !full_.empty(); }
   bool congested();
+  bool refuse_if_not_reading();
   // Bytes queued for the client and not yet taken by the transport.
   size_t queued_bytes() { return conn_.output().size(); }
   uint64_t updates_sent() const { return updates_sent_; }
