@@ -172,7 +172,7 @@ int run(const server::Options& opts) {
   if (config.desktop_name.empty()) config.desktop_name = "vncd: " + user_and_host() + " " + display;
 
   server::Server srv(config, *loop.value(), *platform->frames, *platform->input,
-                     *platform->clipboard, security.value(), encoders);
+                     *platform->clipboard, security.value(), encoders, platform->bell.get());
   auto port = srv.start();
   if (!port) {
     print_error(port.error().message());

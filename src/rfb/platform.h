@@ -64,4 +64,14 @@ class Clipboard {
   virtual void process_events() {}
 };
 
+// The desktop's bell (a terminal's BEL, an application's beep), which RFB forwards to viewers.
+class BellSource {
+ public:
+  virtual ~BellSource() = default;
+  // Called (on the loop thread) each time the desktop rings.
+  virtual void on_bell(std::function<void()> callback) = 0;
+  virtual int event_fd() const = 0;
+  virtual void process_events() = 0;
+};
+
 }  // namespace vncd::rfb

@@ -11,12 +11,13 @@ namespace vncd::server {
 
 Server::Server(const ServerConfig& config, EventLoop& loop, rfb::FrameSource& source,
                rfb::InputSink& input, rfb::Clipboard& clipboard, rfb::SecurityProvider& security,
-               const enc::EncoderRegistry& encoders)
+               const enc::EncoderRegistry& encoders, rfb::BellSource* bell)
     : config_(config),
       loop_(loop),
       source_(source),
       input_(input),
       clipboard_(clipboard),
+      bell_(bell),
       security_(security),
       encoders_(encoders) {}
 
@@ -27,6 +28,10 @@ Server::~Server() {
   if (watching_source_) loop_.unwatch(source_.event_fd());
   if (watching_clipboard_) loop_.unwatch(clipboard_.event_fd());
   clipboard_.on_change(nullptr);
+  if (bell_) {
+    if (watching_bell_) loop_.unwatch(bell_->event_fd());
+    bell_->on_bell(nullptr);
+  }
   sessions_.clear();
 }
 
@@ -59,6 +64,19 @@ Result<int> Server::start() {
   clipboard_.on_change([this](const std::string& text) {
     for (auto& s : sessions_) s->send_cut_text(text);
   });
+  if (bell_) {
+    if (int fd = bell_->event_fd(); fd >= 0) {
+      if (Status st =
+              loop_.watch(fd, EventLoop::kReadable, [this](uint32_t) { bell_->process_events(); });
+          !st)
+        return st.error();
+      watching_bell_ = true;
+    }
+    // rfbproto.rst "Bell": rung on every client that has finished its handshake.
+    bell_->on_bell([this] {
+      for (auto& s : sessions_) s->send_bell();
+    });
+  }
   log::info("listening on ", listener_->address());
   return listener_->port();
 }

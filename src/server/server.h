@@ -26,10 +26,10 @@ namespace vncd::server {
 
 class Server final : private SessionHost {
  public:
-  // Everything passed in must outlive the server.
+  // Everything passed in must outlive the server. `bell` is optional (no bell forwarding).
   Server(const ServerConfig& config, EventLoop& loop, rfb::FrameSource& source,
          rfb::InputSink& input, rfb::Clipboard& clipboard, rfb::SecurityProvider& security,
-         const enc::EncoderRegistry& encoders);
+         const enc::EncoderRegistry& encoders, rfb::BellSource* bell = nullptr);
   ~Server() override;
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -77,6 +77,8 @@ class Server final : private SessionHost {
   rfb::FrameSource& source_;
   rfb::InputSink& input_;
   rfb::Clipboard& clipboard_;
+  rfb::BellSource* bell_;
+  bool watching_bell_ = false;
   rfb::SecurityProvider& security_;
   const enc::EncoderRegistry& encoders_;
 

@@ -475,6 +475,12 @@ void ClientSession::try_send_update() {
   flush();
 }
 
+void ClientSession::send_bell() {
+  if (!normal() || refuse_if_not_reading()) return;
+  rfb::write_bell(conn_.output());
+  flush();
+}
+
 void ClientSession::send_cut_text(const std::string& latin1) {
   if (!normal()) return;
   bool echo = latin1 == last_cut_from_client_;

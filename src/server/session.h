@@ -85,6 +85,7 @@ class ClientSession final : private rfb::ConnectionDelegate {
   // The desktop's clipboard changed: ServerCutText to a client in normal state (bounded, dropped
   // for a client whose queue is full, not echoed to the client that set it).
   void send_cut_text(const std::string& latin1);
+  void send_bell();
   // Closes from the server side; `reason` goes to the log. Queued output is still flushed.
   void close(std::string reason);
 

@@ -143,8 +143,10 @@ X11Display::~X11Display() {
 void X11Display::close() {
   if (!state_) return;
   assert(state_->traps.empty());
-  ErrorRegistry::instance().remove(state_->dpy);
+  // Close while still registered: XCloseDisplay may be the first call to find the server gone,
+  // and the registry's handlers must see that I/O error (Xlib's default handler exits).
   XCloseDisplay(state_->dpy);
+  ErrorRegistry::instance().remove(state_->dpy);
   state_.reset();
 }
 

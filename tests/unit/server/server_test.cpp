@@ -33,7 +33,8 @@ class ServerTest : public ::testing::Test {
     auto l = EventLoop::create();
     ASSERT_TRUE(l.ok());
     loop = std::move(*l);
-    server = std::make_unique<Server>(config, *loop, desktop, desktop, desktop, security, registry);
+    server = std::make_unique<Server>(config, *loop, desktop, desktop, desktop, security, registry,
+                                      &bell);
     auto port_or = server->start();
     ASSERT_TRUE(port_or.ok()) << port_or.error().message();
     port = *port_or;
@@ -86,6 +87,13 @@ class ServerTest : public ::testing::Test {
   enc::EncoderRegistry registry = enc::EncoderRegistry::builtin();
   TestDesktop desktop{rfb::Size{200, 120}};
   TestSecurity security;
+  // The desktop's bell, rung from the test through the callback the server registers.
+  struct TestBell final : rfb::BellSource {
+    void on_bell(std::function<void()> cb) override { ring = std::move(cb); }
+    int event_fd() const override { return -1; }
+    void process_events() override {}
+    std::function<void()> ring;
+  } bell;
   std::unique_ptr<EventLoop> loop;
   std::unique_ptr<Server> server;
   int port = 0;
@@ -167,6 +175,22 @@ TEST_F(ServerTest, ScrolledContentIsSentAsCopyRectPlusTheExposedStrip) {
   auto p = plain->next_update();
   ASSERT_TRUE(p.has_value());
   for (const auto& r : p->rects) EXPECT_EQ(r.encoding, rfb::encoding::kRaw);
+}
+
+TEST_F(ServerTest, TheDesktopBellRingsOnEveryClient) {
+  start_server();
+  auto a = connect();
+  auto b = connect();
+  ASSERT_TRUE(eventually([&] { return client_count() == 2; }));
+  on_loop(*loop, [&] {
+    ASSERT_TRUE(bell.ring);
+    bell.ring();
+  });
+  for (auto* c : {a.get(), b.get()}) {
+    auto m = c->next();
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->type, rfb::server_msg::kBell);
+  }
 }
 
 TEST_F(ServerTest, NoCaptureWorkWithoutRequests) {
