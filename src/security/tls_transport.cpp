@@ -123,29 +123,24 @@ TlsTransport::~TlsTransport() = default;
 
 ssize_t TlsTransport::push(gnutls_transport_ptr_t self, const void* data, size_t size) {
   auto* t = static_cast<TlsTransport*>(self);
-  Result<size_t> n = t->inner_->write({static_cast<const uint8_t*>(data), size});
-  if (!n) {
-    t->inner_error_ = n.error().message();
-    gnutls_transport_set_errno(t->session_.get(), ECONNRESET);
-    return -1;
-  }
-  if (*n == 0) {
-    gnutls_transport_set_errno(t->session_.get(), EAGAIN);
-    return -1;
-  }
-  return static_cast<ssize_t>(*n);
+  return t->to_gnutls(t->inner_->write({static_cast<const uint8_t*>(data), size}));
 }
 
 ssize_t TlsTransport::pull(gnutls_transport_ptr_t self, void* data, size_t size) {
   auto* t = static_cast<TlsTransport*>(self);
-  Result<size_t> n = t->inner_->read({static_cast<uint8_t*>(data), size});
+  return t->to_gnutls(t->inner_->read({static_cast<uint8_t*>(data), size}));
+}
+
+// GnuTLS's transport convention: a byte count, or -1 with errno EAGAIN (would block) or a hard
+// error, whose reason is kept for the log.
+ssize_t TlsTransport::to_gnutls(const Result<size_t>& n) {
   if (!n) {
-    t->inner_error_ = n.error().message();
-    gnutls_transport_set_errno(t->session_.get(), ECONNRESET);
+    inner_error_ = n.error().message();
+    gnutls_transport_set_errno(session_.get(), ECONNRESET);
     return -1;
   }
   if (*n == 0) {
-    gnutls_transport_set_errno(t->session_.get(), EAGAIN);
+    gnutls_transport_set_errno(session_.get(), EAGAIN);
     return -1;
   }
   return static_cast<ssize_t>(*n);

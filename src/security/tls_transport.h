@@ -99,6 +99,7 @@ class TlsTransport final : public rfb::Transport {
  private:
   static ssize_t push(gnutls_transport_ptr_t self, const void* data, size_t size);
   static ssize_t pull(gnutls_transport_ptr_t self, void* data, size_t size);
+  ssize_t to_gnutls(const Result<size_t>& n);
   // Advances the handshake; an error when it failed.
   Status handshake();
   Error fail(const std::string& what, int code);
