@@ -37,6 +37,11 @@ class FrameSource {
   // RandR), or -1 when the source is purely polled. process_events() is called when it is.
   virtual int event_fd() const { return -1; }
   virtual void process_events() {}
+
+  // False when the source knows nothing has changed since the last capture() (it learns of
+  // changes from events, such as XDamage, processed by process_events()); then the server does
+  // not capture until an event says otherwise. Polled sources always answer true.
+  virtual bool changes_pending() const { return true; }
 };
 
 // Injects input into the desktop.

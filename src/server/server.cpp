@@ -48,8 +48,7 @@ Result<int> Server::start() {
     return st.error();
 
   if (int fd = source_.event_fd(); fd >= 0) {
-    if (Status st =
-            loop_.watch(fd, EventLoop::kReadable, [this](uint32_t) { source_.process_events(); });
+    if (Status st = loop_.watch(fd, EventLoop::kReadable, [this](uint32_t) { on_source_events(); });
         !st)
       return st.error();
     watching_source_ = true;
@@ -170,23 +169,40 @@ rfb::ServerInitInfo Server::session_init(ClientSession& session, bool shared) {
 }
 
 void Server::session_wants_frames(ClientSession&) {
+  schedule_capture();
+}
+
+// Captures are one-shot timers, re-armed only while there is reason to: a client waiting and
+// (for event-driven sources) a change reported. So a static desktop costs no periodic work, and
+// a change is captured as soon as its event arrives, at most max_fps times a second.
+void Server::schedule_capture() {
   if (capture_timer_ != 0 || loop_.stopped()) return;
-  int fps = std::clamp(config_.max_fps, 1, 1000);
-  // First capture at once (the client is waiting), then at most max_fps.
-  capture_timer_ = loop_.add_timer(
-      std::chrono::milliseconds(0), [this] { capture_tick(); },
-      std::chrono::milliseconds(std::max(1, 1000 / fps)));
+  const int fps = std::clamp(config_.max_fps, 1, 1000);
+  const auto interval = std::chrono::milliseconds(std::max(1, 1000 / fps));
+  const auto since = std::chrono::steady_clock::now() - last_capture_;
+  const auto delay = since >= interval
+                         ? std::chrono::milliseconds(0)
+                         : std::chrono::duration_cast<std::chrono::milliseconds>(interval - since);
+  capture_timer_ = loop_.add_timer(delay, [this] {
+    capture_timer_ = 0;
+    capture_tick();
+  });
+}
+
+bool Server::frames_wanted() const {
+  return std::any_of(sessions_.begin(), sessions_.end(),
+                     [](const auto& s) { return s->wants_frames(); });
+}
+
+void Server::on_source_events() {
+  source_.process_events();
+  if (source_.changes_pending() && frames_wanted()) schedule_capture();
 }
 
 void Server::capture_tick() {
-  bool wanted = std::any_of(sessions_.begin(), sessions_.end(),
-                            [](const auto& s) { return s->wants_frames(); });
-  if (!wanted) {
-    // Nobody waits for an update: no capture work at all until someone asks again.
-    loop_.cancel_timer(capture_timer_);
-    capture_timer_ = 0;
-    return;
-  }
+  // Nobody waits for an update: no capture work at all until someone asks again.
+  if (!frames_wanted()) return;
+  last_capture_ = std::chrono::steady_clock::now();
   Result<rfb::Capture> c = source_.capture();
   ++captures_;
   if (!c) {
@@ -196,6 +212,9 @@ void Server::capture_tick() {
   frame_ = c->frame;
   for (auto& s : sessions_) s->on_capture(*c);
   for (auto& s : sessions_) s->try_send_update();
+  // Events read into the display library's queue during the capture never wake the fd watch.
+  source_.process_events();
+  if (source_.changes_pending() && frames_wanted()) schedule_capture();
 }
 
 void Server::session_finished(ClientSession& session) {

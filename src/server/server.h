@@ -3,6 +3,8 @@
 // sessions; borrows everything else. Loop thread only (post() to it from other threads).
 #pragma once
 
+#include <chrono>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -69,6 +71,9 @@ class Server final : private SessionHost {
 
   void on_listener_readable();
   void capture_tick();
+  void schedule_capture();
+  void on_source_events();
+  bool frames_wanted() const;
   void reap();
   void fail(const std::string& why);
 
@@ -88,6 +93,7 @@ class Server final : private SessionHost {
   std::vector<std::unique_ptr<ClientSession>> sessions_;
   rfb::FramePtr frame_;  // The latest capture.
   EventLoop::TimerId capture_timer_ = 0;
+  std::chrono::steady_clock::time_point last_capture_{};
   uint64_t captures_ = 0;
   bool reap_posted_ = false;
   bool once_done_ = false;

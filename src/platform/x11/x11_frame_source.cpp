@@ -299,8 +299,13 @@ void X11FrameSource::process_events() {
     // Keeps Xlib's idea of the screen size current; capture() checks the root geometry itself.
     if (randr_event_base_ >= 0 && ev.type == randr_event_base_ + RRScreenChangeNotify) {
       XRRUpdateConfiguration(&ev);
+      screen_changed_ = true;
     }
   }
+}
+
+bool X11FrameSource::changes_pending() const {
+  return !damage_ || damage_->pending() || !damaged_.empty() || screen_changed_;
 }
 
 void X11FrameSource::add_change_hint(const rfb::Region& region) {
@@ -459,6 +464,8 @@ Result<rfb::Capture> X11FrameSource::capture() {
   for (int attempt = 0;; ++attempt) {
     // The root window's geometry is the screen size; RandR changes show up here too. The round
     // trip also brings in every damage event for drawing the server did before it.
+    // Screen changes reported from here on are newer than the geometry read below.
+    screen_changed_ = false;
     Window root_ret = 0;
     int x = 0, y = 0;
     unsigned w = 0, h = 0, border = 0, depth = 0;

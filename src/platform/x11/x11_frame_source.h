@@ -64,6 +64,8 @@ class X11FrameSource final : public rfb::FrameSource {
   // and drains events itself, so these only serve as a prompt to capture soon.
   int event_fd() const override { return display_.fd(); }
   void process_events() override;
+  // With XDamage: only when damage, a change hint or a screen change is waiting. Polling: always.
+  bool changes_pending() const override;
 
   // Makes the next capture also grab and compare `region` (hints accumulate until then), beyond
   // what XDamage or the poller would look at: for changes the caller knows of by other means.
@@ -105,6 +107,7 @@ class X11FrameSource final : public rfb::FrameSource {
   std::unique_ptr<ShmImage> shm_;
   std::unique_ptr<X11Damage> damage_;  // Null: polling.
   rfb::Region damaged_;                // Damage fetched but not yet captured, plus hints.
+  bool screen_changed_ = false;        // A RandR event since the last geometry check.
   FramePool pool_;                     // pool_.current() is the previous capture's frame.
   uint64_t poll_cycle_ = 0;
   std::unique_ptr<rfb::Frame> scan_rows_;  // Polling: this cycle's sample rows, packed.

@@ -33,8 +33,10 @@ class ServerTest : public ::testing::Test {
     auto l = EventLoop::create();
     ASSERT_TRUE(l.ok());
     loop = std::move(*l);
-    server = std::make_unique<Server>(config, *loop, desktop, desktop, desktop, security, registry,
-                                      &bell);
+    rfb::Clipboard& clipboard = separate_clipboard ? static_cast<rfb::Clipboard&>(quiet_clipboard)
+                                                   : static_cast<rfb::Clipboard&>(desktop);
+    server = std::make_unique<Server>(config, *loop, desktop, desktop, clipboard, security,
+                                      registry, &bell);
     auto port_or = server->start();
     ASSERT_TRUE(port_or.ok()) << port_or.error().message();
     port = *port_or;
@@ -94,6 +96,13 @@ class ServerTest : public ::testing::Test {
     void process_events() override {}
     std::function<void()> ring;
   } bell;
+  // The test desktop's event_fd() serves both its FrameSource and Clipboard sides; tests that
+  // give the frame source an fd use this clipboard instead.
+  struct QuietClipboard final : rfb::Clipboard {
+    void set_text(const std::string&) override {}
+    void on_change(std::function<void(const std::string&)>) override {}
+  } quiet_clipboard;
+  bool separate_clipboard = false;
   std::unique_ptr<EventLoop> loop;
   std::unique_ptr<Server> server;
   int port = 0;
@@ -191,6 +200,30 @@ TEST_F(ServerTest, TheDesktopBellRingsOnEveryClient) {
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->type, rfb::server_msg::kBell);
   }
+}
+
+TEST_F(ServerTest, EventDrivenSourceIsCapturedOnlyWhenItReportsAChange) {
+  desktop.paint_pattern();
+  desktop.make_event_driven();
+  separate_clipboard = true;
+  start_server();
+  auto c = connect();
+  c->request(false, 0, 0, 200, 120);
+  ASSERT_TRUE(c->next_update().has_value());
+  c->request(true, 0, 0, 200, 120);
+  // A waiting client and a quiet desktop: no periodic capture work (a timer would do ~12).
+  const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_LE(on_loop(*loop, [&] { return server->captures(); }), before + 1);
+  EXPECT_FALSE(on_loop(*loop, [&] { return server->capturing(); }));
+  // A reported change is captured and sent at once.
+  const auto changed_at = std::chrono::steady_clock::now();
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{5, 5, 10, 10}, 0xABCDEF); });
+  auto u = c->next_update();
+  ASSERT_TRUE(u.has_value());
+  ASSERT_EQ(u->rects.size(), 1u);
+  EXPECT_EQ(u->rects[0].rect, (rfb::Rect{5, 5, 10, 10}));
+  EXPECT_LT(std::chrono::steady_clock::now() - changed_at, milliseconds(1000));
 }
 
 TEST_F(ServerTest, NoCaptureWorkWithoutRequests) {

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -35,6 +36,18 @@ class TestDesktop final : public rfb::FrameSource, public rfb::InputSink, public
 
   rfb::Size size() const override { return size_; }
   rfb::PixelFormat format() const override { return rfb::PixelFormat::rgb888(); }
+
+  // Event-driven mode imitates XDamage: changes are announced on an eventfd, and without one
+  // the source reports nothing pending. Call before the server starts.
+  void make_event_driven() { events_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)); }
+  int event_fd() const override { return events_.get(); }
+  void process_events() override {
+    uint64_t n = 0;
+    if (events_.get() >= 0 && ::read(events_.get(), &n, sizeof n) == sizeof n) announced_ = true;
+  }
+  bool changes_pending() const override {
+    return events_.get() < 0 || announced_ || first_ || size_changed_;
+  }
   Result<rfb::Capture> capture() override {
     ++captures;
     if (fail_capture) return Error("the desktop went away");
@@ -47,6 +60,7 @@ class TestDesktop final : public rfb::FrameSource, public rfb::InputSink, public
                                           : pending_;
     first_ = false;
     size_changed_ = false;
+    announced_ = false;
     pending_.clear();
     return c;
   }
@@ -62,6 +76,10 @@ class TestDesktop final : public rfb::FrameSource, public rfb::InputSink, public
         pixels_[static_cast<size_t>(y) * static_cast<size_t>(size_.width) +
                 static_cast<size_t>(x)] = colour;
     pending_.add(r);
+    if (events_.get() >= 0) {
+      const uint64_t one = 1;
+      (void)!::write(events_.get(), &one, sizeof one);
+    }
   }
   // A recognisable picture: every pixel different.
   void paint_pattern() {
@@ -118,6 +136,8 @@ class TestDesktop final : public rfb::FrameSource, public rfb::InputSink, public
   rfb::Size size_;
   std::vector<uint32_t> pixels_;
   rfb::Region pending_;
+  UniqueFd events_;
+  bool announced_ = false;
   bool first_ = true;
   bool size_changed_ = false;
   std::function<void(const std::string&)> on_change_;
