@@ -3,6 +3,9 @@
 // fallback (a change is found within a bounded number of captures; a quiet screen is sampled
 // sparsely). Frames handed out earlier never change.
 #include <gtest/gtest.h>
+#include <poll.h>
+
+#include <chrono>
 
 #include <cstring>
 #include <random>
@@ -192,6 +195,33 @@ TEST_P(DamageTest, QuietScreenGrabsAndComparesNothing) {
   EXPECT_EQ(after.pixels_grabbed, before.pixels_grabbed);
   EXPECT_EQ(after.pixels_compared, before.pixels_compared);
   EXPECT_EQ(after.pixels_copied, before.pixels_copied);
+}
+
+TEST_P(DamageTest, ChangesArePendingOnlyAfterDamageArrives) {
+  auto source = open();
+  ASSERT_TRUE(source);
+  (void)capture_ok(*source);
+  source->process_events();
+  EXPECT_FALSE(source->changes_pending());  // A quiet screen: the server need not capture.
+  fill(Rect{10, 10, 20, 20}, fresh_colour());
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!source->changes_pending() && std::chrono::steady_clock::now() < end) {
+    pollfd p{source->event_fd(), POLLIN, 0};
+    ::poll(&p, 1, 50);
+    source->process_events();
+  }
+  EXPECT_TRUE(source->changes_pending());
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(c.changed, tiles_of(Region(Rect{10, 10, 20, 20})));
+  source->process_events();
+  EXPECT_FALSE(source->changes_pending());
+}
+
+TEST_F(ChangeDetectionTest, PollingSourceAlwaysHasChangesPending) {
+  auto source = open_source(false);
+  ASSERT_TRUE(source);
+  (void)capture_ok(*source);
+  EXPECT_TRUE(source->changes_pending());
 }
 
 TEST_P(DamageTest, ManySmallScatteredChangesAreAllFound) {
