@@ -24,11 +24,11 @@ struct ServerConfig {
   std::string desktop_name;                // --name; default "vncd: <user>@<host> <display>".
   bool view_only = false;                  // --view-only: input and clipboard from clients ignored.
   SharePolicy share_policy = SharePolicy::kClientDecides;
-  bool dont_disconnect = false;  // --dont-disconnect: a non-shared client is refused instead of
-                                 // disconnecting the others.
-  bool once = false;             // --once: exit when the first client has gone.
-  int max_fps = 60;              // Upper bound on updates per second per client.
-  int handshake_timeout_s = 30;  // Unauthenticated connections are closed after this.
+  bool dont_disconnect = false;      // --dont-disconnect: a non-shared client is refused instead of
+                                     // disconnecting the others.
+  bool once = false;                 // --once: exit when the first client has gone.
+  int max_fps = 60;                  // Upper bound on updates per second per client.
+  int handshake_timeout_s = 30;      // Unauthenticated connections are closed after this.
   int auth_failure_delay_ms = 1000;  // Before a failed authentication is reported.
   size_t max_output_queue = 8u << 20;  // Bytes queued for a client before updates pause.
   int max_clients = 100;
