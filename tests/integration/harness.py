@@ -160,6 +160,23 @@ class Test:
         except subprocess.TimeoutExpired:
             pass
 
+    def make_ca_and_cert(self, name):
+        """A CA and a server certificate for 127.0.0.1 signed by it (openssl). Returns the
+        paths (ca, cert, key)."""
+        ca_key, ca = self.path(name + "-ca-key.pem"), self.path(name + "-ca.pem")
+        key, csr = self.path(name + "-key.pem"), self.path(name + ".csr")
+        cert, ext = self.path(name + ".pem"), self.path(name + ".ext")
+        self.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+                  "-subj", "/CN=vncd test CA"])
+        self.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"])
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        self.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                  "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext])
+        return ca, cert, key
+
     def path(self, name):
         return os.path.join(self.tmp, name)
 

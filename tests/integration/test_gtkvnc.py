@@ -38,23 +38,6 @@ static unsigned char tile_bits[] = {
 """
 
 
-def make_ca_and_cert(t, name):
-    """A CA and a server certificate for 127.0.0.1 signed by it (openssl), as in
-    test_vencrypt_viewer.py (which runs its test on import, so it cannot be imported)."""
-    ca_key, ca = t.path(name + "-ca-key.pem"), t.path(name + "-ca.pem")
-    key, csr, cert = t.path(name + "-key.pem"), t.path(name + ".csr"), t.path(name + ".pem")
-    ext = t.path(name + ".ext")
-    t.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-           "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=vncd test CA"])
-    t.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-           "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"])
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\n")
-    t.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-           "-out", cert, "-days", "2", "-extfile", ext])
-    return ca, cert, key
-
-
 def gi_python():
     """An interpreter that has python3-gi (pyenv or venv interpreters on PATH may not)."""
     probe = "import gi; gi.require_version('GtkVnc', '2.0'); from gi.repository import GtkVnc"
@@ -183,8 +166,8 @@ with harness.Test("gtkvnc") as t:
             f.write(rgb)
         os.chown(expect_path, account.pw_uid, account.pw_gid)
 
-        ca, cert, key = make_ca_and_cert(t, "server")
-        other_ca, _, _ = make_ca_and_cert(t, "other")
+        ca, cert, key = t.make_ca_and_cert("server")
+        other_ca, _, _ = t.make_ca_and_cert("other")
         passwd = t.password_file(VNC_PASSWORD)
         c = Client(t, python, viewer_display, expect_path)
 

@@ -15,22 +15,6 @@ COLOUR = (0x33, 0x66, 0xCC)
 SERVED = (320, 240)
 
 
-def make_ca_and_cert(t, name):
-    """A CA and a server certificate for 127.0.0.1 signed by it (openssl)."""
-    ca_key, ca = t.path(name + "-ca-key.pem"), t.path(name + "-ca.pem")
-    key, csr, cert = t.path(name + "-key.pem"), t.path(name + ".csr"), t.path(name + ".pem")
-    ext = t.path(name + ".ext")
-    t.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-           "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=vncd test CA"])
-    t.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-           "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"])
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\n")
-    t.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-           "-out", cert, "-days", "2", "-extfile", ext])
-    return ca, cert, key
-
-
 def colour_pixels(t, display):
     """How many pixels of the display's root window have COLOUR."""
     xwd = t.path("screen.xwd")
@@ -109,8 +93,8 @@ with harness.Test("vencrypt_viewer") as t:
         served = t.xvfb("%dx%dx24" % SERVED)
         viewer_display = t.xvfb("800x600x24")
         t.run(["xsetroot", "-solid", "#%02x%02x%02x" % COLOUR], env=t.env_with(display=served))
-        ca, cert, key = make_ca_and_cert(t, "server")
-        other_ca, _, _ = make_ca_and_cert(t, "other")
+        ca, cert, key = t.make_ca_and_cert("server")
+        other_ca, _, _ = t.make_ca_and_cert("other")
         passwd = t.password_file("tlsPW")
         wrong = t.password_file("nope", name="wrong")
 
