@@ -268,22 +268,26 @@ Connection::Progress Connection::on_client_init(Reader& r) {
   return Progress::kContinue;
 }
 
+Rect Connection::clip_to_framebuffer(uint16_t x, uint16_t y, uint16_t w, uint16_t h) const {
+  return Rect{x, y, w, h}.intersect(Rect{0, 0, fb_size_.width, fb_size_.height});
+}
+
 Connection::Progress Connection::on_message(Reader& r) {
   ClientMessage msg;
   ParseOutcome p = parse_client_message(r, config_.limits, msg);
   if (p.status == ParseOutcome::Status::kNeedMore) return Progress::kStop;
   if (p.status == ParseOutcome::Status::kFail) {
+    // RFB has no way to tell the client why after the handshake: the reason goes to the log.
     fail(p.reason);
     return Progress::kStop;
   }
+  // One branch per message of rfbproto.rst "Client to Server Messages" that vncd accepts.
   if (auto* m = std::get_if<SetPixelFormat>(&msg)) {
     delegate_.on_set_pixel_format(m->format);
   } else if (auto* e = std::get_if<SetEncodings>(&msg)) {
     delegate_.on_set_encodings(e->encodings);
   } else if (auto* u = std::get_if<FramebufferUpdateRequest>(&msg)) {
-    // Clipped to the framebuffer: a request is never trusted to lie inside it.
-    Rect area = Rect{u->x, u->y, u->w, u->h}.intersect(Rect{0, 0, fb_size_.width, fb_size_.height});
-    delegate_.on_update_request(area, u->incremental);
+    delegate_.on_update_request(clip_to_framebuffer(u->x, u->y, u->w, u->h), u->incremental);
   } else if (auto* k = std::get_if<KeyEvent>(&msg)) {
     delegate_.on_key(k->keysym, k->down);
   } else if (auto* pe = std::get_if<PointerEvent>(&msg)) {
@@ -297,6 +301,13 @@ Connection::Progress Connection::on_message(Reader& r) {
     } else {
       delegate_.on_cut_text(c->text);
     }
+  } else if (auto* cu = std::get_if<EnableContinuousUpdates>(&msg)) {
+    // "EnableContinuousUpdates".
+    delegate_.on_enable_continuous_updates(cu->enable,
+                                           clip_to_framebuffer(cu->x, cu->y, cu->w, cu->h));
+  } else if (auto* f = std::get_if<ClientFence>(&msg)) {
+    // "ClientFence"; the parser has bounded the payload to fence::kMaxPayload.
+    delegate_.on_fence(f->flags, f->payload);
   }
   return Progress::kContinue;
 }

@@ -47,6 +47,23 @@ class ConnectionDelegate {
   // reported through on_cut_text_dropped).
   virtual void on_cut_text(const std::string& latin1) = 0;
   virtual void on_cut_text_dropped(uint32_t length) { (void)length; }
+  // rfbproto.rst "EnableContinuousUpdates". `area` is clipped to the framebuffer exactly like
+  // on_update_request's (it may be empty). The spec obliges the server to answer every request
+  // with `enable` false with an EndOfContinuousUpdates (write_end_of_continuous_updates), even
+  // when continuous updates were already off. The default ignores the message, which is right
+  // only for a server that never announced the extension.
+  virtual void on_enable_continuous_updates(bool enable, const Rect& area) {
+    (void)enable;
+    (void)area;
+  }
+  // rfbproto.rst "ClientFence": a request (flags has fence::kRequest) or the client's answer to
+  // one of ours. The payload is at most fence::kMaxPayload bytes and valid only during the call.
+  // A request is answered with write_fence(fence::response_flags(flags), payload). The default
+  // ignores it, which is right only for a server that never announced the extension.
+  virtual void on_fence(uint32_t flags, std::span<const uint8_t> payload) {
+    (void)flags;
+    (void)payload;
+  }
   // The security type puts a layer (VeNCrypt's TLS) under the connection: every byte already in
   // Connection::output() must reach the client as it is, every later one through the layer, and
   // feed() then gets what the layer decodes. Called inside feed(). Returns false if this owner
@@ -121,6 +138,8 @@ class Connection {
   void begin_security(uint8_t type);
   void security_failed(const std::string& reason);
   void fail(const std::string& reason);
+  // An area a client sent, clipped to the framebuffer: requests are never trusted to lie inside.
+  Rect clip_to_framebuffer(uint16_t x, uint16_t y, uint16_t w, uint16_t h) const;
 
   SecurityProvider& security_;
   ConnectionDelegate& delegate_;

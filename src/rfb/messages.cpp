@@ -1,5 +1,8 @@
 #include "rfb/messages.h"
 
+#include <algorithm>
+#include <cassert>
+
 namespace vncd::rfb {
 namespace {
 
@@ -95,6 +98,34 @@ ParseOutcome parse_client_message(Reader& r, const MessageLimits& limits, Client
       out = ClientCutText{std::string(bytes.begin(), bytes.end()), 0};
       return ParseOutcome::ok();
     }
+    case client_msg::kEnableContinuousUpdates: {
+      // "EnableContinuousUpdates": U8 type, U8 enable-flag, U16 x, y, w, h.
+      if (!r.has(9)) return need_more();
+      EnableContinuousUpdates m;
+      m.enable = r.u8() != 0;
+      m.x = r.u16();
+      m.y = r.u16();
+      m.w = r.u16();
+      m.h = r.u16();
+      out = m;
+      return ParseOutcome::ok();
+    }
+    case client_msg::kFence: {
+      // "ClientFence": U8 type, 3 padding, U32 flags, U8 length, length x U8 payload. The length
+      // is checked before waiting for the payload, so an over-long fence fails at once.
+      if (!r.has(8)) return need_more();
+      r.skip(3);
+      const uint32_t flags = r.u32();
+      const uint8_t len = r.u8();
+      if (len > fence::kMaxPayload)
+        return ParseOutcome::fail("Fence payload of " + std::to_string(len) +
+                                  " bytes exceeds the protocol limit of " +
+                                  std::to_string(fence::kMaxPayload));
+      if (!r.has(len)) return need_more();
+      auto payload = r.bytes(len);
+      out = ClientFence{flags, std::vector<uint8_t>(payload.begin(), payload.end())};
+      return ParseOutcome::ok();
+    }
     default:
       return ParseOutcome::fail("unknown client message type " + std::to_string(type));
   }
@@ -139,6 +170,23 @@ void serialize(const ClientMessage& msg, ByteBuffer& out) {
                    out.u32(static_cast<uint32_t>(m.text.size()));
                    out.append(m.text);
                  },
+                 [&](const EnableContinuousUpdates& m) {
+                   out.u8(client_msg::kEnableContinuousUpdates);
+                   out.u8(m.enable ? 1 : 0);
+                   out.u16(m.x);
+                   out.u16(m.y);
+                   out.u16(m.w);
+                   out.u16(m.h);
+                 },
+                 [&](const ClientFence& m) {
+                   assert(m.payload.size() <= 255 && "the length field is a U8");
+                   const size_t len = std::min<size_t>(m.payload.size(), 255);
+                   out.u8(client_msg::kFence);
+                   out.zeros(3);
+                   out.u32(m.flags);
+                   out.u8(static_cast<uint8_t>(len));
+                   out.append(std::span<const uint8_t>(m.payload).first(len));
+                 },
              },
              msg);
 }
@@ -179,6 +227,20 @@ void write_server_cut_text(ByteBuffer& out, std::string_view latin1) {
   out.zeros(3);
   out.u32(static_cast<uint32_t>(latin1.size()));
   out.append(latin1);
+}
+
+void write_end_of_continuous_updates(ByteBuffer& out) {
+  out.u8(server_msg::kEndOfContinuousUpdates);
+}
+
+void write_fence(ByteBuffer& out, uint32_t flags, std::span<const uint8_t> payload) {
+  assert(payload.size() <= fence::kMaxPayload && "ServerFence payload is at most 64 bytes");
+  payload = payload.first(std::min(payload.size(), fence::kMaxPayload));
+  out.u8(server_msg::kFence);
+  out.zeros(3);
+  out.u32(flags);
+  out.u8(static_cast<uint8_t>(payload.size()));
+  out.append(payload);
 }
 
 }  // namespace vncd::rfb

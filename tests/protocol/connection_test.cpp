@@ -89,6 +89,22 @@ ByteBuffer expected_server_handshake(rfb::ProtocolVersion v, Sec sec,
   return b;
 }
 
+// A fence payload of n bytes 0, 1, 2, ... and how RecordingDelegate prints it.
+std::vector<uint8_t> payload_of(size_t n) {
+  std::vector<uint8_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(i);
+  return p;
+}
+std::string hex_payload(size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s += kHex[(i >> 4) & 0xF];
+    s += kHex[i & 0xF];
+  }
+  return s;
+}
+
 // A few normal messages after the handshake, and the events they must produce.
 ByteBuffer client_messages() {
   ByteBuffer b;
@@ -100,6 +116,12 @@ ByteBuffer client_messages() {
   rfb::serialize(rfb::KeyEvent{false, 0x41}, b);
   rfb::serialize(rfb::PointerEvent{1, 10, 20}, b);
   rfb::serialize(rfb::PointerEvent{0, 500, 500}, b);  // Clamped.
+  // The ContinuousUpdates and Fence extensions, then a message of the core protocol again.
+  rfb::serialize(rfb::EnableContinuousUpdates{true, 10, 20, 30, 8}, b);
+  rfb::serialize(rfb::EnableContinuousUpdates{true, 60, 40, 100, 100}, b);  // Clipped.
+  rfb::serialize(rfb::ClientFence{rfb::fence::kRequest | rfb::fence::kBlockBefore, {}}, b);
+  rfb::serialize(rfb::ClientFence{rfb::fence::kSyncNext, payload_of(rfb::fence::kMaxPayload)}, b);
+  rfb::serialize(rfb::EnableContinuousUpdates{false, 0, 0, 0, 0}, b);
   rfb::serialize(rfb::ClientCutText{"hello \xe9", 0}, b);
   return b;
 }
@@ -112,6 +134,11 @@ const std::vector<std::string> kMessageEvents = {
     "key 65 up",
     "pointer 10,20 1",
     "pointer 63,47 0",
+    "continuous on 30x8+10+20",
+    "continuous on 4x8+60+40",
+    "fence 80000001 0:",
+    "fence 00000004 64:" + hex_payload(rfb::fence::kMaxPayload),
+    "continuous off 0x0+0+0",
     "cut hello \xe9",
 };
 
@@ -317,6 +344,123 @@ TEST(Malformed, UnknownMessageTypeCloses) {
   other.c.feed(more);
   EXPECT_EQ(other.delegate.events.back(), "key 65 down");
 }
+
+// --- ContinuousUpdates and Fence (rfbproto.rst "EnableContinuousUpdates", "ClientFence") ------
+
+class ExtensionTest : public testing::TestWithParam<Feeding> {};
+
+TEST_P(ExtensionTest, FencePayloadsUpToTheLimitAreDelivered) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{63}, rfb::fence::kMaxPayload}) {
+    Ready r;
+    ByteBuffer b;
+    rfb::serialize(
+        rfb::ClientFence{rfb::fence::kRequest | rfb::fence::kBlockAfter | 0x100u, payload_of(n)},
+        b);
+    rfb::serialize(rfb::KeyEvent{true, 0x61}, b);
+    feed(r.c, b.span(), GetParam());
+    EXPECT_EQ(r.c.state(), Connection::State::kNormal) << n << ": " << r.c.close_reason();
+    // Flags arrive as sent, unknown bits included: clearing them is the response's business.
+    EXPECT_EQ(r.delegate.events,
+              (std::vector<std::string>{
+                  "init shared=1", "fence 80000102 " + std::to_string(n) + ":" + hex_payload(n),
+                  "key 97 down"}))
+        << n;
+  }
+}
+
+TEST_P(ExtensionTest, FencePayloadOverLimitClosesWithReason) {
+  Ready r, other;
+  ByteBuffer b;
+  rfb::serialize(rfb::ClientFence{rfb::fence::kRequest, payload_of(rfb::fence::kMaxPayload + 1)},
+                 b);
+  rfb::serialize(rfb::KeyEvent{true, 0x61}, b);
+  feed(r.c, b.span(), GetParam());
+  EXPECT_TRUE(r.c.closed());
+  EXPECT_EQ(r.c.close_reason(), "Fence payload of 65 bytes exceeds the protocol limit of 64");
+  EXPECT_EQ(r.delegate.events.size(), 1u);  // Only the init: neither the fence nor the key.
+  // Nothing is written to a client closed after the handshake (3.8 has no reason string here).
+  EXPECT_TRUE(r.c.output().empty());
+
+  // The other connection still parses the same key.
+  ByteBuffer k;
+  rfb::serialize(rfb::KeyEvent{true, 0x61}, k);
+  feed(other.c, k.span(), GetParam());
+  EXPECT_EQ(other.delegate.events.back(), "key 97 down");
+}
+
+TEST_P(ExtensionTest, FenceLengthOverLimitClosesBeforeThePayloadArrives) {
+  Ready r;
+  const uint8_t header[] = {248, 0, 0, 0, 0x80, 0, 0, 0, 255};
+  feed(r.c, header, GetParam());
+  EXPECT_TRUE(r.c.closed());
+  EXPECT_NE(r.c.close_reason().find("255 bytes"), std::string::npos) << r.c.close_reason();
+}
+
+TEST_P(ExtensionTest, EnableContinuousUpdatesAreaIsClippedLikeAnUpdateRequest) {
+  struct Case {
+    uint16_t x, y, w, h;
+  };
+  const Case cases[] = {
+      {0, 0, 64, 48}, {0, 0, 65535, 65535}, {60, 40, 100, 100}, {65000, 65000, 1000, 1000},
+      {64, 0, 1, 1},  {3, 4, 0, 5},
+  };
+  Ready r;
+  ByteBuffer b;
+  std::vector<std::string> expected = {"init shared=1"};
+  for (const Case& cs : cases) {
+    rfb::serialize(rfb::EnableContinuousUpdates{true, cs.x, cs.y, cs.w, cs.h}, b);
+    rfb::serialize(rfb::FramebufferUpdateRequest{true, cs.x, cs.y, cs.w, cs.h}, b);
+    // Both go through the same clipping, so the two events must name the same area.
+    const rfb::Rect clipped = rfb::Rect{cs.x, cs.y, cs.w, cs.h}.intersect(rfb::Rect{0, 0, 64, 48});
+    expected.push_back("continuous on " + clipped.str());
+    expected.push_back("update " + clipped.str() + " inc");
+  }
+  rfb::serialize(rfb::EnableContinuousUpdates{false, 1, 2, 3, 4}, b);
+  expected.push_back("continuous off 3x4+1+2");
+  feed(r.c, b.span(), GetParam());
+  EXPECT_EQ(r.c.state(), Connection::State::kNormal) << r.c.close_reason();
+  EXPECT_EQ(r.delegate.events, expected);
+  EXPECT_EQ(r.delegate.events[3], "continuous on 64x48+0+0");
+  EXPECT_EQ(r.delegate.events[5], "continuous on 4x8+60+40");
+}
+
+// A delegate that predates the extensions: the default callbacks ignore them.
+struct CoreOnlyDelegate : rfb::ConnectionDelegate {
+  std::vector<uint32_t> keys;
+  rfb::ServerInitInfo on_client_init(bool) override {
+    return {{64, 48}, rfb::PixelFormat::rgb888(), "core"};
+  }
+  void on_set_pixel_format(const rfb::PixelFormat&) override {}
+  void on_set_encodings(const std::vector<int32_t>&) override {}
+  void on_update_request(const rfb::Rect&, bool) override {}
+  void on_key(uint32_t keysym, bool) override { keys.push_back(keysym); }
+  void on_pointer(int, int, uint8_t) override {}
+  void on_cut_text(const std::string&) override {}
+};
+
+TEST_P(ExtensionTest, DefaultDelegateIgnoresBothAndGoesOn) {
+  TestSecurity security({rfb::security::kNone});
+  CoreOnlyDelegate d;
+  Connection c(security, d);
+  ByteBuffer b;
+  b.append(std::string_view("RFB 003.008\n"));
+  b.u8(1);
+  b.u8(1);
+  rfb::serialize(rfb::EnableContinuousUpdates{true, 0, 0, 10, 10}, b);
+  rfb::serialize(rfb::KeyEvent{true, 1}, b);
+  rfb::serialize(rfb::ClientFence{rfb::fence::kRequest, payload_of(5)}, b);
+  rfb::serialize(rfb::KeyEvent{true, 2}, b);
+  feed(c, b.span(), GetParam());
+  EXPECT_EQ(c.state(), Connection::State::kNormal) << c.close_reason();
+  EXPECT_EQ(d.keys, (std::vector<uint32_t>{1, 2}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Feeding, ExtensionTest,
+                         testing::Values(Feeding::kAllAtOnce, Feeding::kByteByByte,
+                                         Feeding::kRandomChunks),
+                         [](const testing::TestParamInfo<Feeding>& p) {
+                           return std::string(feeding_name(p.param));
+                         });
 
 TEST(Security, TypeNotOfferedGets38Reason) {
   TestSecurity security({rfb::security::kVncAuth}, {kPassword, ""});

@@ -48,6 +48,21 @@ struct RecordingDelegate : rfb::ConnectionDelegate {
   void on_cut_text_dropped(uint32_t len) override {
     events.push_back("cut-dropped " + std::to_string(len));
   }
+  void on_enable_continuous_updates(bool enable, const rfb::Rect& area) override {
+    events.push_back(std::string("continuous ") + (enable ? "on " : "off ") + area.str());
+  }
+  // "fence <flags in hex> <payload size>: <payload in hex>".
+  void on_fence(uint32_t flags, std::span<const uint8_t> payload) override {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s = "fence ";
+    for (int shift = 28; shift >= 0; shift -= 4) s += kHex[(flags >> shift) & 0xF];
+    s += " " + std::to_string(payload.size()) + ":";
+    for (uint8_t b : payload) {
+      s += kHex[b >> 4];
+      s += kHex[b & 0xF];
+    }
+    events.push_back(s);
+  }
 };
 
 inline security::VncChallenge fixed_challenge() {

@@ -108,6 +108,24 @@ std::vector<MessageCase> message_cases() {
       {"PointerEvent", PointerEvent{0x18, 640, 480}, {5, 0x18, 2, 128, 1, 224}},
       {"ClientCutText", ClientCutText{"ab", 0}, {6, 0, 0, 0, 0, 0, 0, 2, 'a', 'b'}},
       {"ClientCutTextEmpty", ClientCutText{"", 0}, {6, 0, 0, 0, 0, 0, 0, 0}},
+      {"EnableContinuousUpdates",
+       EnableContinuousUpdates{true, 1, 2, 300, 65535},
+       {150, 1, 0, 1, 0, 2, 1, 44, 0xFF, 0xFF}},
+      {"DisableContinuousUpdates",
+       EnableContinuousUpdates{false, 0, 0, 0, 0},
+       {150, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+      {"ClientFenceEmpty",
+       ClientFence{fence::kRequest | fence::kBlockBefore, {}},
+       {248, 0, 0, 0, 0x80, 0, 0, 1, 0}},
+      {"ClientFence",
+       ClientFence{fence::kSyncNext | 0x40000000u, {7, 8, 9}},
+       {248, 0, 0, 0, 0x40, 0, 0, 4, 3, 7, 8, 9}},
+      {"ClientFenceMaxPayload", ClientFence{fence::kBlockAfter, std::vector<uint8_t>(64, 0xAB)},
+       [] {
+         std::vector<uint8_t> w = {248, 0, 0, 0, 0, 0, 0, 2, 64};
+         w.insert(w.end(), 64, 0xAB);
+         return w;
+       }()},
   };
 }
 
@@ -167,8 +185,27 @@ TEST(Messages, LimitsAreCheckedBeforeWaitingForData) {
   }
 }
 
+TEST(Messages, FencePayloadOverLimitFailsOnTheLengthByte) {
+  for (unsigned len : {65u, 200u, 255u}) {
+    // Only the header: the parser must not wait for a payload it will refuse.
+    const uint8_t m[] = {248, 0, 0, 0, 0x80, 0, 0, 0, static_cast<uint8_t>(len)};
+    Reader r(m);
+    ClientMessage out;
+    ParseOutcome p = parse_client_message(r, MessageLimits{}, out);
+    EXPECT_EQ(p.status, ParseOutcome::Status::kFail) << len;
+    EXPECT_EQ(p.reason, "Fence payload of " + std::to_string(len) +
+                            " bytes exceeds the protocol limit of 64");
+  }
+  // 64 with the payload missing is merely incomplete.
+  const uint8_t m[] = {248, 0, 0, 0, 0x80, 0, 0, 0, 64, 1, 2};
+  Reader r(m);
+  ClientMessage out;
+  EXPECT_EQ(parse_client_message(r, MessageLimits{}, out).status, ParseOutcome::Status::kNeedMore);
+  EXPECT_EQ(r.consumed(), 0u);
+}
+
 TEST(Messages, UnknownTypeFails) {
-  for (int t : {1, 7, 8, 127, 150, 248, 255}) {
+  for (int t : {1, 7, 8, 127, 149, 151, 247, 249, 255}) {
     const uint8_t m[] = {static_cast<uint8_t>(t), 0, 0, 0};
     Reader r(m);
     ClientMessage out;
@@ -208,6 +245,65 @@ TEST(ServerMessages, ExactBytes) {
   write_bell(b);
   write_server_cut_text(b, "xyz");
   EXPECT_EQ(bytes(b), (std::vector<uint8_t>{2, 3, 0, 0, 0, 0, 0, 0, 3, 'x', 'y', 'z'}));
+}
+
+TEST(ServerMessages, EndOfContinuousUpdatesExactBytes) {
+  ByteBuffer b;
+  write_end_of_continuous_updates(b);
+  EXPECT_EQ(bytes(b), (std::vector<uint8_t>{150}));
+}
+
+TEST(ServerMessages, FenceExactBytes) {
+  ByteBuffer b;
+  write_fence(b, fence::kRequest | fence::kBlockBefore, {});
+  EXPECT_EQ(bytes(b), (std::vector<uint8_t>{248, 0, 0, 0, 0x80, 0, 0, 1, 0}));
+  b.clear();
+  const uint8_t payload[] = {0xDE, 0xAD, 0xBE, 0xEF};
+  write_fence(b, fence::kSyncNext | fence::kBlockAfter, payload);
+  EXPECT_EQ(bytes(b), (std::vector<uint8_t>{248, 0, 0, 0, 0, 0, 0, 6, 4, 0xDE, 0xAD, 0xBE, 0xEF}));
+  b.clear();
+  const std::vector<uint8_t> max(fence::kMaxPayload, 0x5A);
+  write_fence(b, 0x12345678u, max);
+  std::vector<uint8_t> want = {248, 0, 0, 0, 0x12, 0x34, 0x56, 0x78, 64};
+  want.insert(want.end(), 64, 0x5A);
+  EXPECT_EQ(bytes(b), want);
+}
+
+TEST(ServerMessages, FencePayloadOverLimitIsRefused) {
+  const std::vector<uint8_t> big(fence::kMaxPayload + 1, 1);
+#ifdef NDEBUG
+  // Release builds clamp, so the peer never sees a length it must refuse.
+  ByteBuffer b;
+  write_fence(b, fence::kRequest, big);
+  ASSERT_EQ(b.size(), 9u + fence::kMaxPayload);
+  EXPECT_EQ(b.data()[8], fence::kMaxPayload);
+#else
+  EXPECT_DEATH(
+      {
+        ByteBuffer b;
+        write_fence(b, fence::kRequest, big);
+      },
+      "at most 64");
+#endif
+}
+
+TEST(Fence, FlagValuesFollowTheSpec) {
+  // rfbproto.rst "ClientFence": bits 0, 1, 2 and 31.
+  EXPECT_EQ(fence::kBlockBefore, 0x1u);
+  EXPECT_EQ(fence::kBlockAfter, 0x2u);
+  EXPECT_EQ(fence::kSyncNext, 0x4u);
+  EXPECT_EQ(fence::kRequest, 0x80000000u);
+  EXPECT_EQ(fence::kMaxPayload, 64u);
+}
+
+TEST(Fence, ResponseClearsRequestAndUnknownBits) {
+  EXPECT_EQ(fence::response_flags(fence::kRequest), 0u);
+  EXPECT_EQ(fence::response_flags(fence::kRequest | fence::kBlockBefore | 0x7FFFFFF8u),
+            fence::kBlockBefore);
+  EXPECT_EQ(fence::response_flags(0xFFFFFFFFu), fence::kUnderstood);
+  EXPECT_EQ(fence::response_flags(fence::kRequest | fence::kBlockAfter | fence::kSyncNext),
+            fence::kBlockAfter | fence::kSyncNext);
+  EXPECT_EQ(fence::kUnderstood & fence::kRequest, 0u);
 }
 
 TEST(Geometry, RectIntersectAndRegionOps) {
