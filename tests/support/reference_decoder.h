@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "rfb/geometry.h"
@@ -46,13 +47,38 @@ class ReferenceDecoder {
 // A decoder for `encoding`, or nullptr when none is written for it.
 std::unique_ptr<ReferenceDecoder> make_reference_decoder(int32_t encoding);
 
-// Decodes one whole FramebufferUpdate message (header included) with per-encoding decoders kept
-// in `decoders` across calls (index by encoding). Handles CopyRect, LastRect and DesktopSize.
+// A ServerFence as the client saw it (rfbproto.rst "ServerFence").
+struct ReceivedFence {
+  uint32_t flags = 0;
+  std::vector<uint8_t> payload;
+  bool operator==(const ReceivedFence&) const = default;
+};
+
+// A client's view of the server's messages: decodes FramebufferUpdates into `fb` (with
+// per-encoding decoders kept across calls; handles CopyRect, LastRect and DesktopSize) and records
+// the other server messages in order, so tests can assert on what the server said.
 class ReferenceClient {
  public:
+  // DesktopSize beyond this (per side) is refused rather than allocated; the same bound as the
+  // server's largest virtual desktop (server::kMaxVirtualSide).
+  static constexpr int kMaxDesktopSide = 16384;
+
   ReferenceClient(int w, int h, const rfb::PixelFormat& pf) : fb(w, h, pf) {}
+  // Decodes one whole FramebufferUpdate message (header included).
   Status decode_update(rfb::Reader& in);
+  // Decodes one whole server message of any type this client knows (rfbproto.rst "Server to
+  // Client Messages"); a message cut short or of an unknown type is an error.
+  Status decode_message(rfb::Reader& in);
+  // Decodes messages until `in` is empty.
+  Status decode_messages(rfb::Reader& in);
+
   ClientFramebuffer fb;
+  int updates = 0;                        // FramebufferUpdates decoded.
+  int bells = 0;                          // "Bell".
+  std::vector<std::string> cut_texts;     // "ServerCutText", Latin-1, in order.
+  std::vector<rfb::Colour16> colour_map;  // "SetColourMapEntries", grown as entries arrive.
+  std::vector<ReceivedFence> fences;      // "ServerFence", in order.
+  int end_of_continuous_updates = 0;      // "EndOfContinuousUpdates".
 
  private:
   struct Slot {
