@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "rfb/connection.h"
 #include "security/none_security.h"
@@ -61,6 +62,16 @@ struct NullDelegate : vncd::rfb::ConnectionDelegate {
   void on_cut_text(const std::string& t) override {
     if (t.size() > vncd::rfb::MessageLimits{}.max_cut_text) __builtin_trap();
   }
+  void on_enable_continuous_updates(bool, const vncd::rfb::Rect& r) override {
+    // Clipped exactly like an update request.
+    on_update_request(r, true);
+  }
+  void on_fence(uint32_t, std::span<const uint8_t> payload) override {
+    if (payload.size() > vncd::rfb::fence::kMaxPayload) __builtin_trap();
+    // Copying reads every byte, so ASan reports a payload span that outlived its buffer.
+    last_fence.assign(payload.begin(), payload.end());
+  }
+  std::vector<uint8_t> last_fence;
 };
 
 }  // namespace

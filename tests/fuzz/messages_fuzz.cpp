@@ -1,7 +1,8 @@
 // Fuzz target: the post-auth message parser, parse_client_message, with limits taken from the
 // input. Checks the incremental-parser contract (need-more consumes nothing, ok consumes
 // something, nothing is read past the input), every limit, and that messages survive
-// serialize -> parse unchanged. Input: 6 bytes of limits, then client messages.
+// serialize -> parse unchanged (the ContinuousUpdates and Fence messages included). Input: 6 bytes
+// of limits, then client messages.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -26,6 +27,13 @@ void check_limits(const ClientMessage& m, const MessageLimits& limits) {
       __builtin_trap();
   } else if (const auto* p = std::get_if<vncd::rfb::SetPixelFormat>(&m)) {
     if (!p->format.validate()) __builtin_trap();
+  } else if (const auto* f = std::get_if<vncd::rfb::ClientFence>(&m)) {
+    if (f->payload.size() > vncd::rfb::fence::kMaxPayload) __builtin_trap();
+    // A response never claims the request bit or a flag vncd does not understand.
+    const uint32_t response = vncd::rfb::fence::response_flags(f->flags);
+    if ((response & vncd::rfb::fence::kRequest) != 0 ||
+        (response & ~vncd::rfb::fence::kUnderstood) != 0)
+      __builtin_trap();
   }
 }
 
