@@ -7,6 +7,17 @@
 //   e2e_client --port N [--host H] [--encoding raw|hextile|zrle|tight|tight-jpeg]
 //              [--quality Q] [--duration S] [--warmup S] [--stamps FILE] [--server-pid PID]
 //              [--x-pid PID] [--rcvbuf BYTES] [--max-rate BYTES_PER_S]
+//              [--clicks PER_S] [--full-frames N [--full-frame-warmup K]]
+//
+// --clicks: during the window, press and release button 1 inside the workload's click target
+// (e2e_workload --mode click) this many times a second, on a fixed schedule; each press's position
+// names it and the workload answers it with that press's marker (marker.h). Click latency: from
+// sending the press to the decoded framebuffer showing its marker (or a later press's marker, when
+// the screen moved on before this client saw the first: "superseded").
+//
+// --full-frames: after the warm-up, K untimed then N timed rounds of a NON-incremental request for
+// the whole screen, each waiting until an update covering the screen is decoded: per-frame wall
+// time (request to decoded), bytes and server CPU time (the encode cost; --duration is unused).
 //
 // --x-pid: the X server, whose CPU time in the window is reported too (a screen scraper's grabs
 // cost X server time, so that belongs to the comparison).
@@ -64,6 +75,9 @@ struct Args {
   int x_pid = 0;
   int rcvbuf = 0;
   double max_rate = 0;
+  double clicks = 0;
+  int full_frames = 0;
+  int full_frame_warmup = 2;
   bool verbose = false;
 };
 
@@ -97,6 +111,12 @@ Args parse(int argc, char** argv) {
       a.rcvbuf = std::atoi(value().c_str());
     } else if (f == "--max-rate") {
       a.max_rate = std::atof(value().c_str());
+    } else if (f == "--clicks") {
+      a.clicks = std::atof(value().c_str());
+    } else if (f == "--full-frames") {
+      a.full_frames = std::atoi(value().c_str());
+    } else if (f == "--full-frame-warmup") {
+      a.full_frame_warmup = std::atoi(value().c_str());
     } else if (f == "--verbose") {
       a.verbose = true;
     } else {
@@ -109,6 +129,11 @@ Args parse(int argc, char** argv) {
     die("--encoding must be raw, hextile, zrle, tight or tight-jpeg");
   if (a.quality < 0 || a.quality > 9) die("--quality must be 0..9");
   if (a.duration <= 0 || a.warmup < 0) die("--duration must be > 0 and --warmup >= 0");
+  if (a.clicks < 0 || a.clicks > 100) die("--clicks must be 0..100 per second");
+  if (a.full_frames < 0 || a.full_frames > 10000 || a.full_frame_warmup < 0 ||
+      a.full_frame_warmup > 100)
+    die("--full-frames must be 0..10000 and --full-frame-warmup 0..100");
+  if (a.clicks > 0 && a.full_frames > 0) die("--clicks and --full-frames are separate runs");
   return a;
 }
 
@@ -189,6 +214,12 @@ struct Observation {
   int64_t seen_ns;
 };
 
+struct Click {
+  int64_t sent_ns = 0;
+  int64_t seen_ns = 0;      // 0: its marker (or a later press's) never reached the screen
+  bool superseded = false;  // seen through a later press's marker
+};
+
 // Everything the callbacks update; reached through libvncclient's client data.
 struct Meter {
   const Args* args = nullptr;
@@ -201,6 +232,9 @@ struct Meter {
   int64_t first_update_ns = 0;
   int last_seq = -1;
   std::vector<Observation> observations;
+  std::vector<Click> clicks;  // index = press id (marker.h)
+  int64_t area = 0;           // pixels of rectangles decoded since the last full-frame request
+  int64_t full_frame_done_ns = 0;
   GotCopyRectProc default_copy_rect = nullptr;
 };
 
@@ -219,9 +253,10 @@ void throttle(Meter& m) {
   if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
 }
 
-void on_rect(rfbClient* client, int, int, int, int) {
+void on_rect(rfbClient* client, int, int, int w, int h) {
   Meter& m = meter(client);
   ++m.rects;
+  m.area += static_cast<int64_t>(w) * h;
   throttle(m);
 }
 
@@ -247,10 +282,24 @@ void on_update_done(rfbClient* client) {
   const int64_t now = now_ns();
   if (m.first_update_ns == 0) m.first_update_ns = now;
   ++m.updates;
+  if (m.area >= static_cast<int64_t>(client->width) * client->height && m.full_frame_done_ns == 0)
+    m.full_frame_done_ns = now;
   const int seq = read_marker(client);
   if (seq >= 0 && seq != m.last_seq) {
     m.last_seq = seq;
     if (m.measuring) m.observations.push_back({seq, now});
+    if (vncd::bench::is_click_sequence(seq)) {
+      // This press's marker also shows that every earlier press reached the screen.
+      const size_t id = static_cast<size_t>(seq & ~vncd::bench::kClickSeqBase);
+      if (id < m.clicks.size() && m.clicks[id].sent_ns != 0) {
+        for (size_t j = 0; j <= id; ++j) {
+          Click& c = m.clicks[j];
+          if (c.sent_ns == 0 || c.seen_ns != 0) continue;
+          c.seen_ns = now;
+          c.superseded = j != id;
+        }
+      }
+    }
   }
 }
 
@@ -277,6 +326,87 @@ double percentile(std::vector<double> v, double p) {
   const size_t lo = static_cast<size_t>(std::floor(rank));
   const size_t hi = std::min(lo + 1, v.size() - 1);
   return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+}
+
+// Handles server messages until `until` (or, with `done`, until it holds); false on a failure.
+template <typename Done>
+bool pump(rfbClient* client, int64_t until, Done done, std::string& error) {
+  for (int64_t now = now_ns(); now < until && !done(); now = now_ns()) {
+    // libvncclient may already hold the next message in its buffer, where select cannot see it.
+    if (client->buffered == 0) {
+      const auto wait_us =
+          static_cast<unsigned>(std::clamp<int64_t>((until - now) / 1000, 1, 50000));
+      const int ready = WaitForMessage(client, wait_us);
+      if (ready < 0) {
+        error = "wait failed";
+        return false;
+      }
+      if (ready == 0) continue;
+    }
+    if (!HandleRFBServerMessage(client)) {
+      error = "server closed the connection or sent something libvncclient rejected";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Press and release button 1 at the position that names press `id` (marker.h).
+bool send_click(rfbClient* client, int id) {
+  const int x = vncd::bench::kClickX + id % vncd::bench::kClickSide;
+  const int y = vncd::bench::kClickY + id / vncd::bench::kClickSide;
+  return SendPointerEvent(client, x, y, rfbButton1Mask) && SendPointerEvent(client, x, y, 0);
+}
+
+struct FullFrames {
+  std::vector<double> wall_ms;
+  double server_cpu_s = -1, x_cpu_s = -1, seconds = 0;
+  uint64_t bytes = 0;
+  long updates = 0, rects = 0, copy_rects = 0;
+};
+
+// Non-incremental whole-screen requests, one at a time, each waited for until decoded.
+FullFrames run_full_frames(rfbClient* client, Meter& m, const Args& a, std::string& error) {
+  FullFrames out;
+  double cpu0 = 0, x0 = 0;
+  uint64_t bytes0 = 0;
+  int64_t t0 = 0;
+  long updates0 = 0, rects0 = 0, copy0 = 0;
+  for (int i = 0; i < a.full_frame_warmup + a.full_frames; ++i) {
+    if (i == a.full_frame_warmup) {
+      cpu0 = process_cpu_seconds(a.server_pid);
+      x0 = process_cpu_seconds(a.x_pid);
+      bytes0 = socket_bytes_received(m.fd);
+      t0 = now_ns();
+      updates0 = m.updates;
+      rects0 = m.rects;
+      copy0 = m.copy_rects;
+    }
+    m.area = 0;
+    m.full_frame_done_ns = 0;
+    const int64_t sent = now_ns();
+    if (!SendFramebufferUpdateRequest(client, 0, 0, client->width, client->height, FALSE)) {
+      error = "cannot send a framebuffer update request";
+      return out;
+    }
+    if (!pump(
+            client, sent + 30 * 1000000000LL, [&] { return m.full_frame_done_ns != 0; }, error))
+      return out;
+    if (m.full_frame_done_ns == 0) {
+      error = "no full frame within 30 s";
+      return out;
+    }
+    if (i >= a.full_frame_warmup)
+      out.wall_ms.push_back(static_cast<double>(m.full_frame_done_ns - sent) / 1e6);
+  }
+  out.seconds = static_cast<double>(now_ns() - t0) / 1e9;
+  out.bytes = socket_bytes_received(m.fd) - bytes0;
+  out.updates = m.updates - updates0;
+  out.rects = m.rects - rects0;
+  out.copy_rects = m.copy_rects - copy0;
+  if (a.server_pid > 0) out.server_cpu_s = process_cpu_seconds(a.server_pid) - cpu0;
+  if (a.x_pid > 0) out.x_cpu_s = process_cpu_seconds(a.x_pid) - x0;
+  return out;
 }
 
 }  // namespace
@@ -315,7 +445,42 @@ int main(int argc, char** argv) {
   uint64_t bytes0 = 0;
   double server_cpu0 = 0, client_cpu0 = 0, x_cpu0 = 0;
   std::string error;
+  if (args.full_frames > 0) {
+    // The warm-up lets the server settle (x11vnc's network probe) before the timed requests.
+    pump(
+        client, window_start, [] { return false; }, error);
+    FullFrames ff;
+    if (error.empty()) ff = run_full_frames(client, m, args, error);
+    const int width = client->width, height = client->height;
+    rfbClientCleanup(client);
+    if (!error.empty()) die(error);
+    const double n = static_cast<double>(ff.wall_ms.size());
+    std::printf(
+        "{\"ff_n\": %zu, \"ff_seconds\": %.4f, \"ff_wall_p50_ms\": %.3f, \"ff_wall_min_ms\": %.3f, "
+        "\"ff_wall_max_ms\": %.3f, \"ff_server_cpu_ms\": %.3f, \"ff_x_cpu_ms\": %.3f, "
+        "\"ff_bytes\": %.0f, \"ff_updates\": %.2f, \"ff_rects\": %.1f, \"ff_copy_rects\": %.1f, "
+        "\"width\": %d, \"height\": %d}\n",
+        ff.wall_ms.size(), ff.seconds, percentile(ff.wall_ms, 0.5),
+        *std::min_element(ff.wall_ms.begin(), ff.wall_ms.end()),
+        *std::max_element(ff.wall_ms.begin(), ff.wall_ms.end()),
+        ff.server_cpu_s < 0 ? -1.0 : 1000.0 * ff.server_cpu_s / n,
+        ff.x_cpu_s < 0 ? -1.0 : 1000.0 * ff.x_cpu_s / n, static_cast<double>(ff.bytes) / n,
+        static_cast<double>(ff.updates) / n, static_cast<double>(ff.rects) / n,
+        static_cast<double>(ff.copy_rects) / n, width, height);
+    return 0;
+  }
+  const int64_t click_period = args.clicks > 0 ? static_cast<int64_t>(1e9 / args.clicks) : 0;
+  int64_t next_click = window_start;
   for (int64_t now = now_ns(); now < window_end; now = now_ns()) {
+    if (click_period > 0 && m.measuring && now >= next_click &&
+        m.clicks.size() < static_cast<size_t>(vncd::bench::kClickIds)) {
+      m.clicks.push_back({now, 0, false});
+      if (!send_click(client, static_cast<int>(m.clicks.size() - 1))) {
+        error = "cannot send a pointer event";
+        break;
+      }
+      next_click += click_period;
+    }
     if (!m.measuring && now >= window_start) {
       m.measuring = true;
       updates0 = m.updates;
@@ -328,7 +493,9 @@ int main(int argc, char** argv) {
     }
     // libvncclient may already hold the next message in its buffer, where select cannot see it.
     if (client->buffered == 0) {
-      const int64_t until = m.measuring ? window_end : window_start;
+      int64_t until = m.measuring ? window_end : window_start;
+      if (click_period > 0 && m.measuring)
+        until = std::min(until, std::max(next_click, now + 1000));
       const auto wait_us =
           static_cast<unsigned>(std::clamp<int64_t>((until - now) / 1000, 1, 50000));
       const int ready = WaitForMessage(client, wait_us);
@@ -380,14 +547,32 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Click latency: press sent to its marker (or a later press's) decoded; input: press sent to the
+  // workload having drawn its answer (the server's input path plus X; diagnostic only).
+  std::vector<double> click_ms, input_ms;
+  long clicks_direct = 0, clicks_superseded = 0;
+  for (size_t id = 0; id < m.clicks.size(); ++id) {
+    const Click& c = m.clicks[id];
+    if (c.seen_ns != 0) {
+      click_ms.push_back(static_cast<double>(c.seen_ns - c.sent_ns) / 1e6);
+      ++(c.superseded ? clicks_superseded : clicks_direct);
+    }
+    const int64_t drawn = stamps.at(vncd::bench::click_sequence(static_cast<int>(id)));
+    if (drawn >= c.sent_ns) input_ms.push_back(static_cast<double>(drawn - c.sent_ns) / 1e6);
+  }
+
   std::printf(
-      "{\"seconds\": %.4f, \"updates\": %ld, \"rects\": %ld, \"copy_rects\": %ld, "
+      "{\"clicks_sent\": %zu, \"clicks_seen\": %ld, \"clicks_superseded\": %ld, "
+      "\"click_p50_ms\": %.3f, \"click_p95_ms\": %.3f, \"click_input_p50_ms\": %.3f, "
+      "\"seconds\": %.4f, \"updates\": %ld, \"rects\": %ld, \"copy_rects\": %ld, "
       "\"bytes\": %llu, \"server_cpu_s\": %.3f, \"x_cpu_s\": %.3f, \"client_cpu_s\": %.3f, "
       "\"first_update_ms\": %.2f, \"lat_n\": %zu, \"lat_p50_ms\": %.3f, \"lat_p95_ms\": %.3f, "
       "\"unstamped\": %ld, \"markers_issued\": %ld, \"markers_seen\": %ld, "
       "\"width\": %d, \"height\": %d}\n",
-      seconds, m.updates - updates0, m.rects - rects0, m.copy_rects - copy0,
-      static_cast<unsigned long long>(bytes), server_cpu, x_cpu, client_cpu,
+      m.clicks.size(), clicks_direct, clicks_superseded, percentile(click_ms, 0.5),
+      percentile(click_ms, 0.95), percentile(input_ms, 0.5), seconds, m.updates - updates0,
+      m.rects - rects0, m.copy_rects - copy0, static_cast<unsigned long long>(bytes), server_cpu,
+      x_cpu, client_cpu,
       m.first_update_ns == 0 ? -1.0 : static_cast<double>(m.first_update_ns - m.start_ns) / 1e6,
       latencies.size(), percentile(latencies, 0.5), percentile(latencies, 0.95), unstamped, issued,
       seen, width, height);

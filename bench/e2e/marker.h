@@ -20,9 +20,27 @@ inline constexpr int kStripHeight = kMarkerBlock;  // the workloads leave this s
 inline constexpr int kStampCount = 65536;
 inline constexpr long kStampFileSize = kStampCount * static_cast<long>(sizeof(int64_t));
 
+// Click-to-screen latency: the client presses button 1 inside the click target, at a position
+// that names the press (id = row * kClickSide + column inside the target), and the workload answers
+// each press by drawing the marker kClickSeqBase | id. Periodic steps never set that bit, so a
+// click's marker can be told from a periodic one and matched to the press that caused it even when
+// presses overlap or a marker is overwritten before a viewer sees it.
+inline constexpr int kClickX = 1200, kClickY = 700;  // on the static desktop, clear of its windows
+inline constexpr int kClickSide = 128;               // 128x128 target: 14 bits of press id
+inline constexpr int kClickIds = kClickSide * kClickSide;
+inline constexpr uint16_t kClickSeqBase = 0x8000;
+
+inline uint16_t click_sequence(int id) {
+  return static_cast<uint16_t>(kClickSeqBase | (id % kClickIds));
+}
+inline bool is_click_sequence(int seq) {
+  return seq > 0 && (seq & kClickSeqBase) != 0;
+}
+
 // Sequence numbers start at 1 and skip 0 when they wrap, so a stamp of 0 means "not shown".
+// Periodic steps stay below kClickSeqBase.
 inline uint16_t next_sequence(uint16_t seq) {
-  return seq == 0xffff ? 1 : seq + 1;
+  return seq >= kClickSeqBase - 1 ? 1 : seq + 1;
 }
 
 inline bool marker_bit(uint16_t seq, int bit) {

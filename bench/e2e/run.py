@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -29,13 +30,15 @@ import sys
 import tempfile
 import time
 
-WORKLOADS = ["static", "scroll", "photo", "small", "drag"]
+WORKLOADS = ["static", "scroll", "photo", "small", "drag", "click", "fullframe"]
 WORKLOAD_LABELS = {
     "static": "(a) static desktop",
     "scroll": "(b) terminal scrolling text, 30 steps/s",
     "photo": "(c) full-screen photographic motion, 30 fps",
     "small": "(d) small changes (typing + clock), 10/s",
     "drag": "(e) 600x400 window dragged, 30 fps",
+    "click": "(f) click-to-screen on the static desktop: press+release, the press draws a marker",
+    "fullframe": "(g) full-frame encode: non-incremental whole-screen requests on a still screen",
 }
 ENCODINGS = ["raw", "hextile", "zrle", "tight", "tight-jpeg"]
 SERVERS = ["vncd", "x0vncserver", "x11vnc"]
@@ -52,6 +55,21 @@ RATIO_METRICS = [
     ("lat_p95_ms", "latency p95", False),
     ("rss_kb", "peak RSS", False),
 ]
+# Click cells: (key, label, higher is better).
+CLICK_METRICS = [
+    ("click_p50_ms", "click p50", False),
+    ("click_p95_ms", "click p95", False),
+    ("cpu_pct", "CPU %", False),
+]
+# Full-frame cells.
+FF_METRICS = [
+    ("ff_wall_p50_ms", "wall ms/frame", False),
+    ("ff_server_cpu_ms", "CPU ms/frame", False),
+    ("ff_bytes", "bytes/frame", False),
+]
+# Metrics whose spread over rounds is reported, per kind of cell.
+SPREAD_KEYS = ["steps_per_s", "bytes_per_step", "cpu_ms_per_step", "cpu_pct", "lat_p50_ms",
+               "click_p50_ms", "ff_wall_p50_ms", "ff_server_cpu_ms"]
 
 
 class Failure(Exception):
@@ -165,10 +183,10 @@ def start_xvfb(logdir):
     return xvfb, ":" + data.decode().strip()
 
 
-def start_workload(binary, mode, display, stamps, logdir):
+def start_workload(binary, mode, display, stamps, logdir, extra=()):
     wl = Proc("workload-" + mode,
-              [binary, "--display", display, "--mode", mode, "--stamps", stamps], logdir,
-              stdout=subprocess.PIPE)
+              [binary, "--display", display, "--mode", mode, "--stamps", stamps] + list(extra),
+              logdir, stdout=subprocess.PIPE)
     ready, _, _ = select.select([wl.popen.stdout], [], [], 90)
     line = wl.popen.stdout.readline() if ready else b""
     if line.strip() != b"READY":
@@ -181,10 +199,11 @@ def x0vncserver_binary():
     return shutil.which("X0tigervnc") or "x0vncserver"
 
 
-def server_argv(server, vncd, display, port):
+def server_argv(server, vncd, display, port, vncd_args=()):
     # Each server as its documentation tells users to run it: no password, loopback only.
+    # vncd_args (--vncd-args): extra vncd flags, e.g. "--threads 1" to compare thread counts.
     if server == "vncd":
-        return [vncd, "--display", display, "--port", str(port), "--localhost"]
+        return [vncd, "--display", display, "--port", str(port), "--localhost"] + list(vncd_args)
     if server == "x0vncserver":
         # Debian's x0vncserver is a Perl wrapper that forks the real server, X0tigervnc, and
         # exits when the first client leaves; run the server itself (upstream's x0vncserver).
@@ -196,9 +215,10 @@ def server_argv(server, vncd, display, port):
     raise ValueError(server)
 
 
-def start_server(server, vncd, display, logdir, tag):
+def start_server(server, vncd, display, logdir, tag, vncd_args=()):
     port = free_port()
-    proc = Proc("%s-%s" % (server, tag), server_argv(server, vncd, display, port), logdir)
+    proc = Proc("%s-%s" % (server, tag), server_argv(server, vncd, display, port, vncd_args),
+                logdir)
     try:
         wait_until(lambda: listening(port) or not proc.alive(), 20, server + " to listen")
         if not proc.alive():
@@ -239,6 +259,17 @@ def collect_client(popen, timeout):
 
 def derive(row):
     """Per-update and per-second figures from one client report."""
+    if "ff_n" in row:  # a full-frame cell: the client reported per-frame figures
+        for key in ("ff_server_cpu_ms", "ff_x_cpu_ms"):
+            if row[key] is not None and row[key] < 0:
+                row[key] = None
+        return row
+    sent = row.get("clicks_sent") or 0
+    row["clicks_seen_pct"] = (100.0 * (row["clicks_seen"] + row["clicks_superseded"]) / sent
+                              if sent else None)
+    for key in ("click_p50_ms", "click_p95_ms", "click_input_p50_ms"):
+        if row.get(key) is not None and row[key] < 0:
+            row[key] = None
     secs = row["seconds"] or 1e-9
     upd = row["updates"]
     row["updates_per_s"] = upd / secs
@@ -273,18 +304,26 @@ def measure(server, workload, encoding, rnd, args, paths, display, xvfb, stamps,
     tag = "%s-%s-%d" % (workload, encoding, rnd)
     # Idle CPU is a few clock ticks (10 ms each) per run: the static desktop is measured longer.
     duration = max(args.duration, args.static_duration) if workload == "static" else args.duration
-    proc, port = start_server(server, paths["vncd"], display, logdir, tag)
+    extra, timeout = [], duration + 30
+    if workload == "click":
+        extra = ["--clicks", str(args.click_rate)]
+    elif workload == "fullframe":
+        extra = ["--full-frames", str(args.full_frames)]
+        timeout = 60 + 10 * args.full_frames  # each frame waits at most 30 s; this is a backstop
+    load_before = os.getloadavg()[0]
+    proc, port = start_server(server, paths["vncd"], display, logdir, tag, args.vncd_args)
     try:
         warmup = server_warmup(server, args)
         popen = run_client(paths["client"], port, encoding, args, stamps, proc.pid, xvfb.pid,
-                           warmup=warmup, duration=duration)
-        rep = collect_client(popen, warmup + duration + 30)
+                           warmup=warmup, duration=duration, extra=extra)
+        rep = collect_client(popen, warmup + timeout)
         rep["rss_kb"] = vm_hwm_kb(proc.pid)
         if not proc.alive():
             raise Failure("%s died during the run: %s" % (server, proc.log_tail()))
     finally:
         proc.stop()
-    rep.update(workload=workload, encoding=encoding, server=server, round=rnd)
+    rep.update(workload=workload, encoding=encoding, server=server, round=rnd,
+               loadavg_before=load_before, loadavg_after=os.getloadavg()[0])
     return derive(rep)
 
 
@@ -293,18 +332,32 @@ CSV_FIELDS = ["workload", "encoding", "server", "round", "seconds", "updates", "
               "cpu_pct", "cpu_ms_per_update", "x_cpu_s", "x_cpu_pct", "rss_kb", "lat_n",
               "lat_p50_ms", "lat_p95_ms", "markers_issued", "markers_seen", "delivered_pct",
               "steps_per_s", "bytes_per_step", "cpu_ms_per_step",
-              "first_update_ms", "client_cpu_s"]
+              "first_update_ms", "client_cpu_s",
+              "clicks_sent", "clicks_seen", "clicks_superseded", "clicks_seen_pct",
+              "click_p50_ms", "click_p95_ms", "click_input_p50_ms",
+              "ff_n", "ff_seconds", "ff_wall_p50_ms", "ff_wall_min_ms", "ff_wall_max_ms",
+              "ff_server_cpu_ms", "ff_x_cpu_ms", "ff_bytes",
+              "loadavg_before", "loadavg_after"] + ["spread_" + k for k in SPREAD_KEYS]
 
 
 def median_row(rows):
-    """Median over rounds of every numeric field (one round: that round)."""
+    """Median over rounds of every numeric field (one round: that round), and the spread of the
+    main metrics: (max - min) / median, in percent."""
     out = dict(rows[0])
     for key in CSV_FIELDS:
         vals = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
         if key not in ("round",) and vals:
             out[key] = statistics.median(vals)
+            if key in SPREAD_KEYS and len(vals) > 1 and out[key]:
+                out["spread_" + key] = 100.0 * (max(vals) - min(vals)) / abs(out[key])
     out["round"] = "median(%d)" % len(rows)
     return out
+
+
+def spread(r, keys):
+    """The largest spread over rounds among these metrics of a median row ('-' with one round)."""
+    vals = [r.get("spread_" + k) for k in keys if r.get("spread_" + k) is not None]
+    return max(vals) if vals else None
 
 
 def fmt(v, digits=1):
@@ -331,11 +384,13 @@ def better(values, higher):
 def table(results, workloads, encodings, servers):
     """The main table and vncd's ratios, as text lines."""
     lines = []
-    head = "%-12s %-11s %7s %8s %9s %8s %7s %8s %6s %7s %8s %8s %6s" % (
+    head = "%-12s %-11s %7s %8s %9s %8s %7s %8s %6s %7s %8s %8s %6s %6s" % (
         "encoding", "server", "steps/s", "upd/s", "KB/step", "MB/s", "CPU%", "ms/step", "X%",
         "RSS MB",
-        "lat p50", "lat p95", "dlvr%")
+        "lat p50", "lat p95", "dlvr%", "sprd%")
     for wl in workloads:
+        if wl in ("click", "fullframe"):
+            continue
         lines.append("")
         lines.append(WORKLOAD_LABELS[wl])
         lines.append(head)
@@ -345,13 +400,14 @@ def table(results, workloads, encodings, servers):
                 if r is None:
                     lines.append("%-12s %-11s %s" % (enc, srv, "failed"))
                     continue
-                lines.append("%-12s %-11s %7s %8s %9s %8s %7s %8s %6s %7s %8s %8s %6s" % (
+                lines.append("%-12s %-11s %7s %8s %9s %8s %7s %8s %6s %7s %8s %8s %6s %6s" % (
                     enc, srv, fmt(r["steps_per_s"]), fmt(r["updates_per_s"]),
                     fmt(r["bytes_per_step"] / 1024 if r["bytes_per_step"] else None),
                     fmt(r["bytes_per_s"] / 1e6, 2), fmt(r["cpu_pct"]),
                     fmt(r["cpu_ms_per_step"], 2), fmt(r["x_cpu_pct"]),
                     fmt(r["rss_kb"] / 1024 if r["rss_kb"] else None),
-                    fmt(r["lat_p50_ms"]), fmt(r["lat_p95_ms"]), fmt(r["delivered_pct"], 0)))
+                    fmt(r["lat_p50_ms"]), fmt(r["lat_p95_ms"]), fmt(r["delivered_pct"], 0),
+                    fmt(spread(r, ["steps_per_s", "cpu_ms_per_step", "lat_p50_ms"]), 0)))
             vncd = results.get((wl, enc, "vncd"))
             if vncd is None or "vncd" not in servers:
                 continue
@@ -366,7 +422,81 @@ def table(results, workloads, encodings, servers):
                 parts.append("%s: %s, best %s" % (label, " ".join(each),
                                                   fmt(ratio(vncd[key], best), 2)))
             lines.append("  vncd/peer  " + "; ".join(parts))
-    lines += summary(results, workloads, encodings, servers)
+    if "click" in workloads:
+        lines += click_table(results, encodings["click"], servers)
+    if "fullframe" in workloads:
+        lines += fullframe_table(results, encodings["fullframe"], servers)
+    lines += summary(results, [w for w in workloads if w != "fullframe"], encodings, servers)
+    return lines
+
+
+def peer_ratios(results, cell, metrics, servers):
+    """'label: x0vnc R x11vnc R, best R' for vncd against each peer present, per metric."""
+    vncd = results.get(cell + ("vncd",))
+    peers = [p for p in PEERS if p in servers and results.get(cell + (p,))]
+    if vncd is None or not peers:
+        return None
+    parts = []
+    for key, label, higher in metrics:
+        each = ["%s %s" % (p.replace("server", ""),
+                           fmt(ratio(vncd.get(key), results[cell + (p,)].get(key)), 2))
+                for p in peers]
+        best = better([results[cell + (p,)].get(key) for p in peers], higher)
+        parts.append("%s: %s, best %s" % (label, " ".join(each),
+                                          fmt(ratio(vncd.get(key), best), 2)))
+    return "  vncd/peer  " + "; ".join(parts)
+
+
+def click_table(results, encodings, servers):
+    lines = ["", WORKLOAD_LABELS["click"],
+             "%-12s %-11s %6s %6s %6s %9s %9s %9s %7s %6s %6s" % (
+                 "encoding", "server", "sent", "seen%", "supsd", "click p50", "click p95",
+                 "input p50", "CPU%", "X%", "sprd%")]
+    for enc in encodings:
+        for srv in servers:
+            r = results.get(("click", enc, srv))
+            if r is None:
+                lines.append("%-12s %-11s %s" % (enc, srv, "failed"))
+                continue
+            lines.append("%-12s %-11s %6s %6s %6s %9s %9s %9s %7s %6s %6s" % (
+                enc, srv, fmt(r.get("clicks_sent"), 0), fmt(r.get("clicks_seen_pct"), 0),
+                fmt(r.get("clicks_superseded"), 0), fmt(r.get("click_p50_ms")),
+                fmt(r.get("click_p95_ms")), fmt(r.get("click_input_p50_ms")),
+                fmt(r.get("cpu_pct")), fmt(r.get("x_cpu_pct")),
+                fmt(spread(r, ["click_p50_ms"]), 0)))
+        line = peer_ratios(results, ("click", enc), CLICK_METRICS, servers)
+        if line:
+            lines.append(line)
+    lines.append("  click: PointerEvent press sent to its marker decoded (p50/p95); supsd: presses "
+                 "seen through a later press's marker; input: press sent to the workload's "
+                 "answer drawn (server input path + X; diagnostic)")
+    return lines
+
+
+def fullframe_table(results, encodings, servers):
+    lines = ["", WORKLOAD_LABELS["fullframe"],
+             "%-12s %-11s %4s %10s %15s %12s %10s %9s %7s %6s" % (
+                 "encoding", "server", "n", "wall p50", "wall min-max", "CPU ms/frm",
+                 "X ms/frm", "KB/frame", "RSS MB", "sprd%")]
+    for enc in encodings:
+        for srv in servers:
+            r = results.get(("fullframe", enc, srv))
+            if r is None:
+                lines.append("%-12s %-11s %s" % (enc, srv, "failed"))
+                continue
+            lines.append("%-12s %-11s %4s %10s %15s %12s %10s %9s %7s %6s" % (
+                enc, srv, fmt(r.get("ff_n"), 0), fmt(r.get("ff_wall_p50_ms")),
+                "%s-%s" % (fmt(r.get("ff_wall_min_ms")), fmt(r.get("ff_wall_max_ms"))),
+                fmt(r.get("ff_server_cpu_ms")), fmt(r.get("ff_x_cpu_ms")),
+                fmt(r["ff_bytes"] / 1024 if r.get("ff_bytes") else None, 0),
+                fmt(r["rss_kb"] / 1024 if r.get("rss_kb") else None),
+                fmt(spread(r, ["ff_wall_p50_ms", "ff_server_cpu_ms"]), 0)))
+        line = peer_ratios(results, ("fullframe", enc), FF_METRICS, servers)
+        if line:
+            lines.append(line)
+    lines.append("  wall: non-incremental whole-screen request sent to the update decoded (median "
+                 "over the frames); CPU: the server's CPU time over the timed frames / frames "
+                 "(the encode cost, with whatever the server does meanwhile); X: the X server's")
     return lines
 
 
@@ -387,6 +517,94 @@ def summary(results, workloads, encodings, servers):
             cells = [fmt(ratio(vncd[key], better([p[key] for p in peers], higher)), 2)
                      for key, _, higher in RATIO_METRICS]
             lines.append("%-8s %-11s" % (wl, enc) + "".join(" %13s" % c for c in cells))
+    return lines
+
+
+def targets(results, slow_rows, workloads, encodings, servers):
+    """The issue's targets (bench/README.md), one 'target / measured / met?' line each."""
+    rows = []
+
+    def cell(wl, enc, srv):
+        return results.get((wl, enc, srv)) if srv in servers else None
+
+    def best_peer(wl, enc, key, higher):
+        return better([cell(wl, enc, p).get(key) for p in PEERS if cell(wl, enc, p)], higher)
+
+    def add(target, measured, met):
+        rows.append((target, measured, "-" if met is None else ("yes" if met else "NO")))
+
+    def vs_best(wl, enc, key, higher, limit, at_least):
+        """vncd / better peer for one metric: (ratio text, met or None)."""
+        v = cell(wl, enc, "vncd")
+        r = ratio(v.get(key) if v else None, best_peer(wl, enc, key, higher))
+        if r is None:
+            return "no data", None
+        return "%.2fx" % r, (r >= limit if at_least else r <= limit)
+
+    def all_delivered(r):
+        return r is not None and r["markers_issued"] and r["markers_seen"] >= r["markers_issued"] - 1
+
+    for enc in encodings.get("scroll", []) if "scroll" in workloads else []:
+        b_txt, b_ok = vs_best("scroll", enc, "bytes_per_step", False, 0.25, False)
+        c_txt, c_ok = vs_best("scroll", enc, "cpu_ms_per_step", False, 0.5, False)
+        v = cell("scroll", enc, "vncd")
+        dl = all_delivered(v)
+        add("scroll %s: bytes/step <= 0.25x, CPU/step <= 0.5x better peer, every step shown"
+            % enc, "%s, %s, shown %s/%s" % (
+                b_txt, c_txt, fmt(v and v["markers_seen"], 0), fmt(v and v["markers_issued"], 0)),
+            None if b_ok is None or c_ok is None else (b_ok and c_ok and dl))
+    if "photo" in workloads and "zrle" in encodings.get("photo", []):
+        txt, ok = vs_best("photo", "zrle", "steps_per_s", True, 2.0, True)
+        add("photo zrle: steps shown/s >= 2x better peer", txt, ok)
+    if "photo" in workloads and "tight-jpeg" in encodings.get("photo", []):
+        txt, ok = vs_best("photo", "tight-jpeg", "cpu_ms_per_step", False, 0.6, False)
+        v = cell("photo", "tight-jpeg", "vncd")
+        full = v is not None and (v.get("delivered_pct") or 0) >= 95
+        add("photo tight-jpeg: full rate (>= 95% of steps shown), CPU/step <= 0.6x better peer",
+            "%s%% shown, %s" % (fmt(v and v.get("delivered_pct"), 0), txt),
+            None if ok is None else (ok and full))
+    for wl in workloads:
+        if wl in ("static", "click", "fullframe"):
+            continue
+        cells = [(enc,) + vs_best(wl, enc, "lat_p50_ms", False, 0.5, False)
+                 for enc in encodings.get(wl, [])]
+        cells = [c for c in cells if c[2] is not None]
+        if cells:
+            add("latency p50 (change) %s <= 0.5x better peer" % wl,
+                " ".join("%s %s" % (c[0], c[1]) for c in cells), all(c[2] for c in cells))
+    for enc in encodings.get("click", []) if "click" in workloads else []:
+        txt, ok = vs_best("click", enc, "click_p50_ms", False, 0.5, False)
+        add("latency p50 (click) %s <= 0.5x better peer" % enc, txt, ok)
+    for enc in encodings.get("fullframe", []) if "fullframe" in workloads else []:
+        v, x0 = cell("fullframe", enc, "vncd"), cell("fullframe", enc, "x0vncserver")
+        r = ratio(v and v.get("ff_server_cpu_ms"), x0 and x0.get("ff_server_cpu_ms"))
+        w = ratio(v and v.get("ff_wall_p50_ms"), x0 and x0.get("ff_wall_p50_ms"))
+        add("full-frame encode %s: CPU/frame <= 0.5x x0vncserver" % enc,
+            "%s (wall %s)" % (fmt(r, 2) + "x" if r is not None else "no data",
+                              fmt(w, 2) + "x" if w is not None else "-"),
+            None if r is None else r <= 0.5)
+    for enc in encodings.get("static", []) if "static" in workloads else []:
+        txt, ok = vs_best("static", enc, "cpu_pct", False, 1.0, False)
+        v = cell("static", enc, "vncd")
+        add("idle CPU (static %s) <= better peer's" % enc,
+            "%s (vncd %s%%)" % (txt, fmt(v and v.get("cpu_pct"), 2)), ok)
+    worst = None
+    for (wl, enc, srv), v in results.items():
+        if srv != "vncd" or not v.get("rss_kb"):
+            continue
+        r = ratio(v["rss_kb"], best_peer(wl, enc, "rss_kb", False))
+        if r is not None and (worst is None or r > worst[0]):
+            worst = (r, wl, enc)
+    add("peak RSS <= 1.5x better peer (worst cell)",
+        "%.2fx (%s %s)" % worst if worst else "no data", None if worst is None else worst[0] <= 1.5)
+    slow = [r for r in slow_rows if r["server"] == "vncd"]
+    add("slow client: fast client's rate beside it / alone >= 0.9",
+        fmt(slow[0]["ratio"], 2) if slow else "not run",
+        None if not slow or slow[0]["ratio"] is None else slow[0]["ratio"] >= 0.9)
+    width = max(len(t) for t, _, _ in rows) if rows else 0
+    lines = ["", "Targets (issue 4; '-': not measured in this run)",
+             "%-*s | %-34s | %s" % (width, "target", "measured", "met?")]
+    lines += ["%-*s | %-34s | %s" % (width, t, m, ok) for t, m, ok in rows]
     return lines
 
 
@@ -437,6 +655,10 @@ def machine_info(paths, args):
         "- settings: %.1f s measured after %.1f s warm-up per run (x11vnc: %.1f s more), "
         "%d round(s), Tight+JPEG quality %d, client encodings '<enc> copyrect', 32 bpp" % (
             args.duration, args.warmup, args.x11vnc_warmup, args.rounds, args.quality),
+        "- click: %.0f presses/s; full frame: %d timed frames per cell, content %s; "
+        "vncd extra arguments: %s" % (
+            args.click_rate, args.full_frames, args.fullframe_content,
+            " ".join(shlex.quote(a) for a in args.vncd_args) or "none"),
     ]
 
 
@@ -449,7 +671,8 @@ def slow_client_bench(args, paths, logdir, tmp):
     try:
         wl = start_workload(paths["workload"], args.slow_workload, display, stamps, logdir)
         for srv in args.slow_servers:
-            proc, port = start_server(srv, paths["vncd"], display, logdir, "slow")
+            proc, port = start_server(srv, paths["vncd"], display, logdir, "slow",
+                                      args.vncd_args)
             try:
                 warmup = server_warmup(srv, args)
                 fast = run_client(paths["client"], port, args.slow_encoding, args, stamps,
@@ -503,6 +726,18 @@ def main():
                     help="measured seconds on the static desktop (idle CPU needs more ticks)")
     ap.add_argument("--static-encodings", default="zrle",
                     help="encodings for the static desktop (it measures idle cost)")
+    ap.add_argument("--click-encodings", default="zrle",
+                    help="encodings for the click-to-screen workload")
+    ap.add_argument("--click-rate", type=float, default=10.0, help="clicks per second")
+    ap.add_argument("--fullframe-encodings", default=",".join(ENCODINGS),
+                    help="encodings for the full-frame encode workload")
+    ap.add_argument("--fullframe-content", default="mixed", choices=["mixed", "photo", "ui"],
+                    help="the still screen of the full-frame workload (mixed: photo on the top "
+                         "half, terminal text below)")
+    ap.add_argument("--full-frames", type=int, default=20,
+                    help="timed full frames per full-frame cell (after 2 untimed)")
+    ap.add_argument("--vncd-args", default="",
+                    help="extra vncd arguments, one shell-quoted string (e.g. \"--threads 1\")")
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--quality", type=int, default=8, help="JPEG quality level for tight-jpeg")
     ap.add_argument("--no-slow", action="store_true", help="skip the slow-client benchmark")
@@ -515,6 +750,7 @@ def main():
     ap.add_argument("--keep-logs", action="store_true", help="keep the server logs directory")
     args = ap.parse_args()
     args.slow_servers = [s for s in args.slow_servers.split(",") if s]
+    args.vncd_args = shlex.split(args.vncd_args)
 
     build = args.build_dir
     paths = {"vncd": os.path.join(build, "vncd"),
@@ -532,8 +768,10 @@ def main():
         if srv != "vncd" and shutil.which(srv) is None:
             sys.exit("run.py: %s is not installed" % srv)
     workloads = [w for w in args.workloads.split(",") if w]
-    encodings = {w: [e for e in (args.static_encodings if w == "static" else args.encodings)
-                     .split(",") if e] for w in workloads}
+    per_workload = {"static": args.static_encodings, "click": args.click_encodings,
+                    "fullframe": args.fullframe_encodings}
+    encodings = {w: [e for e in per_workload.get(w, args.encodings).split(",") if e]
+                 for w in workloads}
     for w in workloads:
         if w not in WORKLOADS or any(e not in ENCODINGS for e in encodings[w]):
             sys.exit("run.py: unknown workload or encoding in %s %s" % (w, encodings[w]))
@@ -550,7 +788,9 @@ def main():
             stamps = os.path.join(tmp, "stamps-" + wl_name)
             wl = None
             try:
-                wl = start_workload(paths["workload"], wl_name, display, stamps, logdir)
+                wl = start_workload(
+                    paths["workload"], wl_name, display, stamps, logdir,
+                    ["--content", args.fullframe_content] if wl_name == "fullframe" else [])
                 for enc in encodings[wl_name]:
                     per_server = {s: [] for s in servers}
                     for rnd in range(args.rounds):
@@ -564,10 +804,22 @@ def main():
                                 continue
                             all_rows.append(row)
                             per_server[srv].append(row)
-                            log("%-7s %-10s %-11s %6.1f upd/s %8.1f KB/upd cpu %5.1f%% "
-                                "p50 %s ms" % (wl_name, enc, srv, row["updates_per_s"],
-                                               (row["bytes_per_update"] or 0) / 1024,
-                                               row["cpu_pct"] or 0, fmt(row["lat_p50_ms"])))
+                            if wl_name == "fullframe":
+                                log("%-9s %-10s %-11s wall %s ms/frame, CPU %s ms/frame, "
+                                    "%s KB/frame" % (wl_name, enc, srv,
+                                                     fmt(row["ff_wall_p50_ms"]),
+                                                     fmt(row["ff_server_cpu_ms"]),
+                                                     fmt(row["ff_bytes"] / 1024, 0)))
+                            else:
+                                log("%-9s %-10s %-11s %6.1f upd/s %8.1f KB/upd cpu %5.1f%% "
+                                    "p50 %s ms%s" % (
+                                        wl_name, enc, srv, row["updates_per_s"],
+                                        (row["bytes_per_update"] or 0) / 1024,
+                                        row["cpu_pct"] or 0, fmt(row["lat_p50_ms"]),
+                                        ", click p50 %s ms (%s/%s seen)" % (
+                                            fmt(row["click_p50_ms"]),
+                                            row["clicks_seen"] + row["clicks_superseded"],
+                                            row["clicks_sent"]) if wl_name == "click" else ""))
                             time.sleep(0.2)
                     for srv, rows in per_server.items():
                         if rows:
@@ -606,6 +858,7 @@ def main():
                 fmt(r["fast_beside_slow_steps_per_s"]), fmt(r["ratio"], 2),
                 fmt(r["slow_steps_per_s"]), fmt(r["slow_bytes_per_s"] / 1e3, 0),
                 fmt(r["slow_lat_p50_ms"])))
+    lines += targets(results, slow_rows, workloads, encodings, servers)
     if failures:
         lines += ["", "Failures:"] + ["  " + f for f in failures]
     lines.append("")
@@ -625,6 +878,11 @@ def main():
         w.writeheader()
         for row in all_rows:
             w.writerow(row)
+        if args.rounds > 1:  # the medians (and spreads) the tables show
+            for key in sorted(results, key=lambda k: (workloads.index(k[0]),
+                                                      encodings[k[0]].index(k[1]),
+                                                      servers.index(k[2]))):
+                w.writerow(results[key])
     if slow_rows:
         with open(base + "-slow.csv", "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(slow_rows[0].keys()))

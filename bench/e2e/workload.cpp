@@ -2,14 +2,20 @@
 // full-screen window of the served display. Each step ends by drawing the latency marker (see
 // marker.h), waiting for the X server (XSync) and writing that step's CLOCK_MONOTONIC stamp.
 //
-//   e2e_workload --mode static|scroll|photo|small|drag [--display :N] [--rate STEPS_PER_S]
-//                [--stamps FILE] [--frames K]
+//   e2e_workload --mode static|scroll|photo|small|drag|click|fullframe [--display :N]
+//                [--rate STEPS_PER_S] [--stamps FILE] [--frames K] [--content mixed|photo|ui]
+//
+// click: the static desktop, answering each button press inside the click target (marker.h) by
+// flashing the target and drawing the marker that names the press; no periodic steps.
+// fullframe: one still screen for full-frame encode timing: --content photo (one plasma frame),
+// ui (terminal text) or mixed (photo on the top half, terminal text below); no steps.
 //
 // Prints "READY" on stdout once the first screen is drawn; runs until SIGTERM/SIGINT, then prints
 // "steps=N late=M" on stderr (late: steps that missed their slot by more than one period).
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +64,7 @@ struct Args {
   double rate = -1;
   std::string stamps;
   int frames = 30;
+  std::string content = "mixed";
 };
 
 Args parse(int argc, char** argv) {
@@ -78,14 +85,20 @@ Args parse(int argc, char** argv) {
       a.stamps = value();
     } else if (f == "--frames") {
       a.frames = std::atoi(value().c_str());
+    } else if (f == "--content") {
+      a.content = value();
     } else {
       die("unknown option " + f);
     }
   }
   if (a.mode != "static" && a.mode != "scroll" && a.mode != "photo" && a.mode != "small" &&
-      a.mode != "drag")
-    die("--mode must be static, scroll, photo, small or drag");
-  if (a.rate < 0) a.rate = a.mode == "small" ? 10 : a.mode == "static" ? 0 : 30;
+      a.mode != "drag" && a.mode != "click" && a.mode != "fullframe")
+    die("--mode must be static, scroll, photo, small, drag, click or fullframe");
+  if (a.content != "mixed" && a.content != "photo" && a.content != "ui")
+    die("--content must be mixed, photo or ui");
+  const bool still = a.mode == "static" || a.mode == "click" || a.mode == "fullframe";
+  if (a.rate < 0) a.rate = a.mode == "small" ? 10 : still ? 0 : 30;
+  if (a.mode == "click" && a.rate > 0) die("click mode has no periodic steps (--rate 0)");
   if (a.frames < 2 || a.frames > 240) die("--frames must be 2..240");
   return a;
 }
@@ -206,9 +219,36 @@ class Workload {
                      kTypeRows * line_h_ + 16);
     } else if (args_.mode == "drag") {
       make_drag_window();
+    } else if (args_.mode == "click") {
+      XSelectInput(dpy_, win_, ButtonPressMask);
+      draw_click_target();
+    } else if (args_.mode == "fullframe") {
+      draw_still();
     }
     draw_marker();
     XSync(dpy_, False);
+  }
+
+  // Click mode: answers the presses queued on the connection; returns how many it answered.
+  long handle_clicks() {
+    long answered = 0;
+    while (XPending(dpy_) > 0) {
+      XEvent ev{};
+      XNextEvent(dpy_, &ev);
+      if (ev.type != ButtonPress || ev.xbutton.window != win_) continue;
+      const int cx = ev.xbutton.x - vncd::bench::kClickX;
+      const int cy = ev.xbutton.y - vncd::bench::kClickY;
+      if (cx < 0 || cy < 0 || cx >= vncd::bench::kClickSide || cy >= vncd::bench::kClickSide)
+        continue;
+      ++clicks_;
+      draw_click_target();
+      const uint16_t seq = vncd::bench::click_sequence(cy * vncd::bench::kClickSide + cx);
+      draw_marker_for(seq);
+      XSync(dpy_, False);
+      stamps_.stamp(seq, now_ns());
+      ++answered;
+    }
+    return answered;
   }
 
   // One step of the workload, then the marker with the next sequence number and its stamp.
@@ -235,12 +275,16 @@ class Workload {
 
   void draw_marker() {
     seq_ = vncd::bench::next_sequence(seq_);
+    draw_marker_for(seq_);
+  }
+
+  void draw_marker_for(uint16_t seq) {
     std::array<XRectangle, kMarkerBits> light{}, dark{};
     int nl = 0, nd = 0;
     for (int bit = 0; bit < kMarkerBits; ++bit) {
       const XRectangle r{static_cast<short>(bit * kMarkerBlock),
                          static_cast<short>(height_ - kStripHeight), kMarkerBlock, kMarkerBlock};
-      if (vncd::bench::marker_bit(seq_, bit)) {
+      if (vncd::bench::marker_bit(seq, bit)) {
         light[static_cast<size_t>(nl++)] = r;
       } else {
         dark[static_cast<size_t>(nd++)] = r;
@@ -397,35 +441,64 @@ class Workload {
     XMoveWindow(dpy_, drag_win_, drag_x_, drag_y_);
   }
 
+  // A button that changes colour with every press, as a toolkit's pressed state would.
+  void draw_click_target() {
+    XSetForeground(dpy_, gc_, (clicks_ & 1) != 0 ? rgb(200, 80, 60) : rgb(60, 140, 200));
+    XFillRectangle(dpy_, win_, gc_, vncd::bench::kClickX, vncd::bench::kClickY,
+                   vncd::bench::kClickSide, vncd::bench::kClickSide);
+  }
+
+  // The full-frame screen: photo rows from the top (all of them for "photo", half for "mixed"),
+  // terminal text below.
+  void draw_still() {
+    const int photo_h = args_.content == "photo"   ? area_h_
+                        : args_.content == "mixed" ? area_h_ / 2
+                                                   : 0;
+    if (photo_h > 0) {
+      pixels_.push_back(photo_frame(0, args_.frames));
+      ImagePtr image(XCreateImage(dpy_, visual_, depth_, ZPixmap, 0,
+                                  reinterpret_cast<char*>(pixels_.back().data()), width_, area_h_,
+                                  32, width_ * 4));
+      XPutImage(dpy_, win_, gc_, image.get(), 0, 0, 0, 0, width_, photo_h);
+    }
+    XSetForeground(dpy_, gc_, 0x101010);
+    XFillRectangle(dpy_, win_, gc_, 0, photo_h, width_, area_h_ - photo_h);
+    for (int y = photo_h; y + line_h_ <= area_h_; y += line_h_) draw_text_line(y);
+  }
+
   // Video-like frames: a smooth plasma that moves (not a rigid translation, so no scroll or move
   // detector can turn it into CopyRect) with per-frame grain like a camera's. The frame count is
   // one period of every term, so the loop is seamless.
-  void make_photo_frames() {
+  std::vector<uint32_t> photo_frame(int f, int k) const {
     constexpr int kTable = 1024;
     std::vector<float> sine(kTable);
     for (int i = 0; i < kTable; ++i) sine[static_cast<size_t>(i)] = std::sin(i * 2 * M_PI / kTable);
     auto s = [&](int i) { return sine[static_cast<size_t>(i & (kTable - 1))]; };
-    const int k = args_.frames;
-    pixels_.resize(static_cast<size_t>(k));
-    for (int f = 0; f < k; ++f) {
-      auto& px = pixels_[static_cast<size_t>(f)];
-      px.resize(static_cast<size_t>(width_) * area_h_);
-      const int t = f * kTable / k;
-      Lcg grain(static_cast<uint32_t>(f) * 7919u + 3);
-      for (int y = 0; y < area_h_; ++y) {
-        for (int x = 0; x < width_; ++x) {
-          const float v1 = s(x / 3 + t);
-          const float v2 = s(y / 2 - 2 * t);
-          const float v3 = s((x + y) / 5 + 3 * t);
-          const float v4 = s(static_cast<int>(std::hypot(x - 960.0f, y - 540.0f)) / 4 - t);
-          const float v = v1 + v2 + v3 + v4;  // -4..4
-          const int n = static_cast<int>(grain.below(9)) - 4;
-          const int r = std::clamp(static_cast<int>(128 + 30 * v + 40 * v1) + n, 0, 255);
-          const int g = std::clamp(static_cast<int>(128 + 25 * v - 30 * v2) + n, 0, 255);
-          const int b = std::clamp(static_cast<int>(128 - 20 * v + 45 * v4) + n, 0, 255);
-          px[static_cast<size_t>(y) * width_ + x] = static_cast<uint32_t>(rgb(r, g, b));
-        }
+    std::vector<uint32_t> px(static_cast<size_t>(width_) * area_h_);
+    const int t = f * kTable / k;
+    Lcg grain(static_cast<uint32_t>(f) * 7919u + 3);
+    for (int y = 0; y < area_h_; ++y) {
+      for (int x = 0; x < width_; ++x) {
+        const float v1 = s(x / 3 + t);
+        const float v2 = s(y / 2 - 2 * t);
+        const float v3 = s((x + y) / 5 + 3 * t);
+        const float v4 = s(static_cast<int>(std::hypot(x - 960.0f, y - 540.0f)) / 4 - t);
+        const float v = v1 + v2 + v3 + v4;  // -4..4
+        const int n = static_cast<int>(grain.below(9)) - 4;
+        const int r = std::clamp(static_cast<int>(128 + 30 * v + 40 * v1) + n, 0, 255);
+        const int g = std::clamp(static_cast<int>(128 + 25 * v - 30 * v2) + n, 0, 255);
+        const int b = std::clamp(static_cast<int>(128 - 20 * v + 45 * v4) + n, 0, 255);
+        px[static_cast<size_t>(y) * width_ + x] = static_cast<uint32_t>(rgb(r, g, b));
       }
+    }
+    return px;
+  }
+
+  void make_photo_frames() {
+    const int k = args_.frames;
+    for (int f = 0; f < k; ++f) {
+      pixels_.push_back(photo_frame(f, k));
+      auto& px = pixels_.back();
       frames_.emplace_back(XCreateImage(dpy_, visual_, depth_, ZPixmap, 0,
                                         reinterpret_cast<char*>(px.data()), width_, area_h_, 32,
                                         width_ * 4));
@@ -444,6 +517,7 @@ class Workload {
   int line_h_ = 15, char_w_ = 9;
   int line_no_ = 0;
   long step_ = 0;
+  long clicks_ = 0;
   uint16_t seq_ = 0;
   int drag_x_ = 40, drag_y_ = 40, drag_dx_ = 12, drag_dy_ = 7;
   std::vector<std::vector<uint32_t>> pixels_;
@@ -471,6 +545,13 @@ int main(int argc, char** argv) {
     const int64_t start = now_ns();
     int64_t slot = 1;
     while (g_stop == 0) {
+      if (args.mode == "click") {
+        // Presses arrive on the X connection; SIGTERM interrupts poll.
+        pollfd pfd{ConnectionNumber(dpy.get()), POLLIN, 0};
+        if (XPending(dpy.get()) == 0 && ::poll(&pfd, 1, 200) <= 0) continue;
+        steps += w.handle_clicks();
+        continue;
+      }
       if (period == 0) {
         pause();
         continue;
