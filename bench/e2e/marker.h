@@ -25,7 +25,7 @@ inline constexpr long kStampFileSize = kStampCount * static_cast<long>(sizeof(in
 // each press by drawing the marker kClickSeqBase | id. Periodic steps never set that bit, so a
 // click's marker can be told from a periodic one and matched to the press that caused it even when
 // presses overlap or a marker is overwritten before a viewer sees it.
-inline constexpr int kClickX = 1200, kClickY = 700;  // on the static desktop, clear of its windows
+inline constexpr int kClickX = 1450, kClickY = 650;  // on the static desktop, clear of its windows
 inline constexpr int kClickSide = 128;               // 128x128 target: 14 bits of press id
 inline constexpr int kClickIds = kClickSide * kClickSide;
 inline constexpr uint16_t kClickSeqBase = 0x8000;

@@ -323,7 +323,7 @@ def measure(server, workload, encoding, rnd, args, paths, display, xvfb, stamps,
     finally:
         proc.stop()
     rep.update(workload=workload, encoding=encoding, server=server, round=rnd,
-               loadavg_before=load_before, loadavg_after=os.getloadavg()[0])
+               loadavg_before=round(load_before, 2), loadavg_after=round(os.getloadavg()[0], 2))
     return derive(rep)
 
 
@@ -584,10 +584,13 @@ def targets(results, slow_rows, workloads, encodings, servers):
                               fmt(w, 2) + "x" if w is not None else "-"),
             None if r is None else r <= 0.5)
     for enc in encodings.get("static", []) if "static" in workloads else []:
-        txt, ok = vs_best("static", enc, "cpu_pct", False, 1.0, False)
+        # Absolute, not a ratio: an idle server may well use 0 clock ticks.
         v = cell("static", enc, "vncd")
+        best = best_peer("static", enc, "cpu_pct", False)
+        mine = v.get("cpu_pct") if v else None
         add("idle CPU (static %s) <= better peer's" % enc,
-            "%s (vncd %s%%)" % (txt, fmt(v and v.get("cpu_pct"), 2)), ok)
+            "vncd %s%%, better peer %s%%" % (fmt(mine, 2), fmt(best, 2)),
+            None if mine is None or best is None else mine <= best)
     worst = None
     for (wl, enc, srv), v in results.items():
         if srv != "vncd" or not v.get("rss_kb"):
@@ -751,6 +754,8 @@ def main():
     args = ap.parse_args()
     args.slow_servers = [s for s in args.slow_servers.split(",") if s]
     args.vncd_args = shlex.split(args.vncd_args)
+    if args.rounds < 1 or args.full_frames < 1 or args.click_rate <= 0:
+        sys.exit("run.py: --rounds and --full-frames must be >= 1, --click-rate > 0")
 
     build = args.build_dir
     paths = {"vncd": os.path.join(build, "vncd"),
