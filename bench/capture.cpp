@@ -4,7 +4,8 @@
 // (baseline), and the per-request vs per-pixel cost that sets the grab-merging threshold.
 // 5 warm-up runs, then the median, min and max of N timed runs (wall time of capture() only; the
 // drawing that causes the change is done and synced on another connection before the clock
-// starts). Needs /usr/bin/Xvfb.
+// starts). Needs /usr/bin/Xvfb. Last, diff_tiles alone on synthetic frames (no X; only that with
+// `bench_capture N diff`).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/common/tile_diff.h"
 #include "platform/x11/x11_frame_source.h"
 #include "x11_test_support.h"
 
@@ -115,10 +117,59 @@ std::unique_ptr<X11FrameSource> open_source(const std::string& display, bool dam
   return std::move(s.value());
 }
 
+// diff_tiles alone on synthetic frames (no X): the change-detection cost inside capture().
+void diff_only(int runs) {
+  const vncd::rfb::PixelFormat pf = vncd::rfb::PixelFormat::rgb888();
+  vncd::rfb::Frame before({kWidth, kHeight}, pf);
+  for (size_t i = 0; i < before.stride() * kHeight; ++i) {
+    before.mutable_data()[i] = static_cast<uint8_t>(i * 7 + i / 4096);
+  }
+  struct Case {
+    const char* name;
+    std::function<void(vncd::rfb::Frame&)> change;
+  };
+  const Case cases[] = {
+      {"no change", [](vncd::rfb::Frame&) {}},
+      {"glyph 9x15 + clock 60x15",
+       [](vncd::rfb::Frame& f) {
+         for (int y = 0; y < 15; ++y) {
+           for (int x = 0; x < 9; ++x) f.mutable_row(500 + y)[(700 + x) * 4] ^= 0xff;
+           for (int x = 0; x < 60; ++x) f.mutable_row(1060 + y)[(1850 + x) * 4 + 1] ^= 0xff;
+         }
+       }},
+      {"full-screen change",
+       [](vncd::rfb::Frame& f) {
+         for (size_t i = 0; i < f.stride() * kHeight; ++i) f.mutable_data()[i] ^= 0x5a;
+       }},
+  };
+  std::printf("\ndiff_tiles alone, %dx%d 32 bpp, median of %d runs (us); rects in the result\n",
+              kWidth, kHeight, runs);
+  for (const Case& c : cases) {
+    vncd::rfb::Frame after = before;
+    c.change(after);
+    std::vector<double> us;
+    size_t rects = 0;
+    for (int i = -kWarmups; i < runs; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const Region changed = vncd::platform::diff_tiles(before, after);
+      const auto t1 = std::chrono::steady_clock::now();
+      rects = changed.num_rects();
+      if (i >= 0) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+    std::sort(us.begin(), us.end());
+    std::printf("%-26s %10.1f %10.1f %10.1f %8zu rects\n", c.name, us[us.size() / 2], us.front(),
+                us.back(), rects);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::max(5, std::atoi(argv[1])) : 101;
+  if (argc > 2 && std::string(argv[2]) == "diff") {
+    diff_only(runs);
+    return 0;
+  }
   std::string error;
   auto xvfb = vncd::platform::test_support::Xvfb::start(
       &error, std::to_string(kWidth) + "x" + std::to_string(kHeight) + "x24");
@@ -190,5 +241,6 @@ int main(int argc, char** argv) {
         per_request, many.requests, many.median_us - none.median_us, per_pixel,
         big.median_us - one.median_us, per_request / per_pixel);
   }
+  diff_only(runs);
   return 0;
 }

@@ -8,16 +8,74 @@
 namespace vncd::platform {
 namespace {
 
-bool tile_differs(const rfb::Frame& a, const rfb::Frame& b, const rfb::Rect& t) {
-  const size_t bpp = static_cast<size_t>(a.format().bytes_per_pixel());
-  const size_t offset = static_cast<size_t>(t.x) * bpp;
-  const size_t bytes = static_cast<size_t>(t.w) * bpp;
-  for (int y = t.y; y < t.bottom(); ++y) {
-    const uint8_t* ra = a.data() + static_cast<size_t>(y) * a.stride() + offset;
-    const uint8_t* rb = b.data() + static_cast<size_t>(y) * b.stride() + offset;
-    if (std::memcmp(ra, rb, bytes) != 0) return true;
+// One pixel of storage type P at column x of a row (memcpy: rows need not be aligned for P).
+template <typename P>
+P pixel_at(const uint8_t* row, int x) {
+  P p;
+  std::memcpy(&p, row + static_cast<size_t>(x) * sizeof(P), sizeof(P));
+  return p;
+}
+
+// The bounding box of the pixels of tile `t` that differ between a and b (empty if none). Rows
+// are compared with memcmp from the top and from the bottom; only the differing rows between the
+// first and last are scanned pixel by pixel, and each of those only from the tile's edges inwards
+// to the box found so far, so the column scans stop as soon as the box spans the tile.
+template <typename P>
+rfb::Rect diff_box(const rfb::Frame& a, const rfb::Frame& b, const rfb::Rect& t) {
+  const size_t offset = static_cast<size_t>(t.x) * sizeof(P);
+  const size_t bytes = static_cast<size_t>(t.w) * sizeof(P);
+  const auto row_a = [&](int y) { return a.data() + static_cast<size_t>(y) * a.stride() + offset; };
+  const auto row_b = [&](int y) { return b.data() + static_cast<size_t>(y) * b.stride() + offset; };
+  const auto row_differs = [&](int y) { return std::memcmp(row_a(y), row_b(y), bytes) != 0; };
+
+  int top = t.y;
+  while (top < t.bottom() && !row_differs(top)) ++top;
+  if (top == t.bottom()) return {};
+  // Tile-relative columns: [left, right) is the box so far, empty to start with.
+  int left = t.w;
+  int right = 0;
+  int last = t.bottom() - 1;
+  // A large change usually reaches the tile's bottom-right pixel: then the last row and right
+  // edge are known without a memcmp, and a fully changed tile costs one memcmp and two pixels.
+  if (last > top && pixel_at<P>(row_a(last), t.w - 1) != pixel_at<P>(row_b(last), t.w - 1)) {
+    right = t.w;
+  } else {
+    while (last > top && !row_differs(last)) --last;
   }
-  return false;
+  for (int y = top; y <= last; ++y) {
+    if (y != top && y != last && !row_differs(y)) continue;
+    const uint8_t* ra = row_a(y);
+    const uint8_t* rb = row_b(y);
+    for (int x = 0; x < left; ++x) {
+      if (pixel_at<P>(ra, x) != pixel_at<P>(rb, x)) {
+        left = x;
+        break;
+      }
+    }
+    for (int x = t.w - 1; x >= right; --x) {
+      if (pixel_at<P>(ra, x) != pixel_at<P>(rb, x)) {
+        right = x + 1;
+        break;
+      }
+    }
+    if (left == 0 && right == t.w) break;
+  }
+  assert(left < right);
+  return rfb::Rect{t.x + left, top, right - left, last - top + 1};
+}
+
+rfb::Rect tile_diff_box(const rfb::Frame& a, const rfb::Frame& b, const rfb::Rect& t) {
+  switch (a.format().bytes_per_pixel()) {
+    case 1:
+      return diff_box<uint8_t>(a, b, t);
+    case 2:
+      return diff_box<uint16_t>(a, b, t);
+    case 4:
+      return diff_box<uint32_t>(a, b, t);
+    default:
+      assert(false && "validated pixel formats have 1, 2 or 4 bytes per pixel");
+      return t;
+  }
 }
 
 }  // namespace
@@ -50,25 +108,27 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
   for (int ty = 0; ty < tiles_y; ++ty) {
     const int y = ty * tile;
     const int h = std::min(tile, size.height - y);
-    // Merge horizontal runs of changed tiles so the region gets one rectangle per run.
-    int run_start = -1;
-    for (int tx = 0; tx <= tiles_x; ++tx) {
-      bool differs = false;
-      if (tx < tiles_x && marked[static_cast<size_t>(ty) * static_cast<size_t>(tiles_x) +
-                                 static_cast<size_t>(tx)]) {
-        const int x = tx * tile;
-        const rfb::Rect t{x, y, std::min(tile, size.width - x), h};
-        if (pixels_compared != nullptr) *pixels_compared += t.area();
-        differs = tile_differs(before, after, t);
+    // Boxes that continue each other across a tile edge at the same height (a large change) are
+    // joined first, so the region sees one rectangle per run rather than one per tile.
+    rfb::Rect run;
+    for (int tx = 0; tx < tiles_x; ++tx) {
+      if (!marked[static_cast<size_t>(ty) * static_cast<size_t>(tiles_x) +
+                  static_cast<size_t>(tx)]) {
+        continue;
       }
-      if (differs && run_start < 0) run_start = tx;
-      if (!differs && run_start >= 0) {
-        const int x = run_start * tile;
-        const int right = std::min(tx * tile, size.width);
-        changed.add(rfb::Rect{x, y, right - x, h});
-        run_start = -1;
+      const int x = tx * tile;
+      const rfb::Rect t{x, y, std::min(tile, size.width - x), h};
+      if (pixels_compared != nullptr) *pixels_compared += t.area();
+      const rfb::Rect box = tile_diff_box(before, after, t);
+      if (box.empty()) continue;
+      if (!run.empty() && run.right() == box.x && run.y == box.y && run.h == box.h) {
+        run.w += box.w;
+        continue;
       }
+      if (!run.empty()) changed.add(run);
+      run = box;
     }
+    if (!run.empty()) changed.add(run);
   }
   return changed;
 }

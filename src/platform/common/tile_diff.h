@@ -1,4 +1,4 @@
-// Tile diff: which parts of a frame differ from the previous one, found by comparing fixed-size
+// Tile diff: which pixels of a frame differ from the previous one, found by walking fixed-size
 // tiles row by row. Pure functions over two frames; shared by every polling FrameSource.
 #pragma once
 
@@ -9,16 +9,21 @@
 
 namespace vncd::platform {
 
-// 32x32 keeps the reported region tight for small changes (a cursor blink, a typed character)
-// while a 1080p screen is still only ~2000 tiles to walk.
+// The tile is the unit of work, not of the result: an unchanged tile costs one memcmp per row,
+// and a changed one contributes the bounding box of its differing pixels. 32x32 keeps that box
+// tight around scattered small changes (a cursor blink, a typed character, a clock) while a 1080p
+// screen is still only ~2000 tiles to walk.
 inline constexpr int kDefaultTileSize = 32;
 
-// The union of the grid-aligned tiles (clipped to the frame) that intersect `candidates` and hold
-// at least one differing pixel between `before` and `after`. Tiles outside `candidates` are not
-// compared at all: an event source (XDamage) passes what may have changed, a poller the whole
-// screen. Both frames must have the same size and pixel format; tile must be > 0.
+// The differing pixels between `before` and `after` inside the grid-aligned tiles (clipped to the
+// frame) that intersect `candidates`: the union, over those tiles, of the bounding box of the
+// pixels that differ within the tile (nothing for a tile without differences). So a single
+// changed pixel gives a 1x1 region and a change spanning tiles gives one exact box per tile.
+// Tiles outside `candidates` are not compared at all: an event source (XDamage) passes what may
+// have changed, a poller the whole screen. Both frames must have the same size and pixel format
+// (1, 2 or 4 bytes per pixel); tile must be > 0.
 // When `pixels_compared` is given, the area of the tiles examined is added to it (benchmarks and
-// idle-cost tests count it; a tile that differs early is still counted whole).
+// idle-cost tests count it; a tile is counted whole however early its comparison stops).
 rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
                        const rfb::Region& candidates, int tile = kDefaultTileSize,
                        int64_t* pixels_compared = nullptr);

@@ -30,7 +30,8 @@ using FakeInputEvent = std::variant<FakeKeyEvent, FakePointerEvent>;
 
 class FakeDesktop final : public rfb::FrameSource, public rfb::InputSink, public rfb::Clipboard {
  public:
-  // Starts black (all-zero pixels). tile is the diff granularity, as for X11FrameSource.
+  // Starts black (all-zero pixels). tile is the diff's unit of work, as for X11FrameSource: each
+  // changed tile reports the bounding box of its differing pixels.
   explicit FakeDesktop(rfb::Size size = {640, 480},
                        rfb::PixelFormat format = rfb::PixelFormat::rgb888(),
                        int tile = kDefaultTileSize);

@@ -1,7 +1,7 @@
 // X11FrameSource: captures an X display's root window into immutable frames (MIT-SHM when the
 // display is local, XGetImage otherwise), grabbing only what XDamage (or, without it, a
-// row-sampling poller) says may have changed and reporting the tiles that really did. Owns its own
-// X connection; every call on the loop thread.
+// row-sampling poller) says may have changed and reporting the pixels that really did (per tile,
+// the bounding box of its differences). Owns its own X connection; every call on the loop thread.
 #pragma once
 
 #include <memory>
@@ -22,6 +22,8 @@ struct X11FrameSourceOptions {
   bool force_get_image = false;
   // Ignore the DAMAGE extension and poll (tests, benchmarks, servers whose damage misbehaves).
   bool disable_damage = false;
+  // The comparison's unit of work (see diff_tiles): each changed tile reports the bounding box of
+  // its differing pixels.
   int tile_size = kDefaultTileSize;
   // Polling compares every poll_row_step-th row per capture (a power of two), a different set each
   // time, so a change is found within poll_row_step captures at 1/poll_row_step of a full compare.
@@ -53,12 +55,12 @@ class X11FrameSource final : public rfb::FrameSource {
 
   rfb::Size size() const override { return size_; }
   rfb::PixelFormat format() const override { return format_; }
-  // Returns the current screen and the tiles that differ from the previous capture's frame; the
-  // whole screen on the first call and after the root window changed size (then size_changed is
-  // set). With XDamage only the damaged area is grabbed and compared; without damage (a static
-  // screen) no pixels are fetched and the previous frame comes back with an empty region.
-  // Polling samples a few rows and looks closer around differences. Frames returned earlier are
-  // never modified.
+  // Returns the current screen and where it differs from the previous capture's frame (per tile,
+  // the bounding box of its differing pixels); the whole screen on the first call and after the
+  // root window changed size (then size_changed is set). With XDamage only the damaged area is
+  // grabbed and compared; without damage (a static screen) no pixels are fetched and the previous
+  // frame comes back with an empty region. Polling samples a few rows and looks closer around
+  // differences. Frames returned earlier are never modified.
   Result<rfb::Capture> capture() override;
   // The X connection: readable on DAMAGE and RandR events. Capture re-reads the root geometry
   // and drains events itself, so these only serve as a prompt to capture soon.

@@ -35,15 +35,13 @@ TEST(FakeDesktop, UnchangedScreenReportsNothing) {
   EXPECT_EQ(d.capture_count(), 2);
 }
 
-TEST(FakeDesktop, DrawnRectangleIsCoveredAndNothingFarAway) {
+TEST(FakeDesktop, DrawnRectangleIsReportedExactly) {
   FakeDesktop d({320, 240});
   (void)capture_ok(d);
   const Rect drawn{100, 70, 30, 20};
   d.fill_rect(drawn, 0x00ff00);
   rfb::Capture c = capture_ok(d);
-  EXPECT_EQ(c.changed.intersected(drawn), Region(drawn));
-  EXPECT_EQ(c.changed, Region(Rect{96, 64, 64, 32}));
-  EXPECT_FALSE(c.changed.contains(10, 10));
+  EXPECT_EQ(c.changed, Region(drawn));
   EXPECT_EQ(c.frame->view().at(100, 70)[1], 0xff);  // Green byte of little-endian 0x00ff00.
 }
 
@@ -55,7 +53,19 @@ TEST(FakeDesktop, FramesAreImmutableSnapshots) {
   EXPECT_NE(first.frame, second.frame);
   EXPECT_EQ(first.frame->view().at(1, 1)[0], 0);
   EXPECT_EQ(second.frame->view().at(1, 1)[0], 0xff);
-  EXPECT_EQ(second.changed, Region(Rect{0, 0, 32, 32}));
+  EXPECT_EQ(second.changed, Region(Rect{1, 1, 1, 1}));
+}
+
+TEST(FakeDesktop, EachChangedTileReportsTheBoxOfItsChanges) {
+  FakeDesktop d({64, 64}, PixelFormat::rgb888(), 16);
+  (void)capture_ok(d);
+  d.set_pixel(3, 4, 0xffffff);   // Tile (0,0) of 16.
+  d.set_pixel(9, 12, 0xffffff);  // Tile (0,0) of 16.
+  d.set_pixel(20, 4, 0xffffff);  // Tile (1,0) of 16: alone in its tile.
+  rfb::Capture c = capture_ok(d);
+  Region expected(Rect{3, 4, 7, 9});
+  expected.add(Rect{20, 4, 1, 1});
+  EXPECT_EQ(c.changed, expected);
 }
 
 TEST(FakeDesktop, ResizeReportsSizeChangeAndWholeScreen) {
@@ -96,7 +106,8 @@ TEST(FakeDesktop, HintLimitsTheComparison) {
   d.set_pixel(100, 100, 1);
   d.add_change_hint(Region(Rect{0, 0, 8, 8}));
   rfb::Capture c = capture_ok(d);
-  EXPECT_EQ(c.changed, Region(Rect{0, 0, 32, 32}));
+  // The hint picks tile (0,0), which is compared whole; tile (3,3) is not compared.
+  EXPECT_EQ(c.changed, Region(Rect{5, 5, 1, 1}));
   // The frame itself is complete; only the report was limited.
   EXPECT_EQ(c.frame->view().at(100, 100)[0], 1);
 }
@@ -108,7 +119,7 @@ TEST(FakeDesktop, OutOfScreenDrawingIsClipped) {
   d.set_pixel(-1, 5, 0xffffff);
   d.set_pixel(5, 100, 0xffffff);
   rfb::Capture c = capture_ok(d);
-  EXPECT_EQ(c.changed, Region(Rect{64, 64, 36, 36}));
+  EXPECT_EQ(c.changed, Region(Rect{90, 90, 10, 10}));
   EXPECT_EQ(d.pixel(99, 99), 0xffffffu);
   EXPECT_EQ(d.pixel(89, 99), 0u);
 }
