@@ -134,6 +134,34 @@ JpegParams jpeg_params(const rfb::EncodeSettings& settings, const JpegOptions& o
   return p;
 }
 
+JpegParams capped(const JpegParams& params, const rfb::EncodeSettings& settings) {
+  JpegParams p = params;
+  if (settings.jpeg_quality_cap >= 0)
+    p.quality = std::max(JpegCompressor::kMinQuality,
+                         std::min(p.quality, std::min(settings.jpeg_quality_cap, 100)));
+  if (settings.jpeg_subsampling_cap >= 0 && settings.jpeg_subsampling_cap <= 5) {
+    // Coarseness: 1X < 2X < 4X (8X and 16X map to 4X) < grey.
+    auto rank = [](JpegSubsampling s) {
+      switch (s) {
+        case JpegSubsampling::k1X:
+          return 0;
+        case JpegSubsampling::k2X:
+          return 1;
+        case JpegSubsampling::k4X:
+          return 2;
+        case JpegSubsampling::kGray:
+          return 3;
+      }
+      return 0;
+    };
+    rfb::EncodeSettings only;
+    only.subsampling = settings.jpeg_subsampling_cap;
+    const JpegSubsampling cap = *jpeg_options(only).subsampling;
+    if (rank(cap) > rank(p.subsampling)) p.subsampling = cap;
+  }
+  return p;
+}
+
 }  // namespace tight
 
 namespace {
@@ -181,7 +209,18 @@ rfb::EncoderTraits TightEncoder::traits() const {
   t.lossy = true;
   t.max_width = tight::kMaxWidth;
   t.max_height = kMaxHeight;
+  t.max_lanes = 4;  // One zlib stream each (rfbproto.rst "Tight Encoding": any stream id).
   return t;
+}
+
+void TightEncoder::set_lane(int lane, int lanes) {
+  assert(lanes >= 1 && lanes <= 4 && lane >= 0 && lane < lanes);
+  if (lane == lane_ && lanes == lanes_) return;
+  // The client's copies of the streams this instance will use were last fed by someone else
+  // (another lane's instance, or this one under another split): start them afresh.
+  pending_resets_ = static_cast<uint8_t>(pending_resets_ | (lanes == 1 ? 0x0f : 1u << lane));
+  lane_ = lane;
+  lanes_ = lanes;
 }
 
 void TightEncoder::write_tpixel(rfb::ByteBuffer& out, const rfb::EncodeContext& ctx,
@@ -224,6 +263,7 @@ void TightEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext
                         : kDefaultCompressLevel;
 
   // NOTE1: the reset bits ride on this rectangle whatever its compression method.
+  last_method_ = Method::kNone;
   const uint8_t control = pending_resets_;
   for (size_t i = 0; i < streams_.size(); ++i)
     if (pending_resets_ & (1u << i)) streams_[i].reset();
@@ -235,10 +275,11 @@ void TightEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext
   tight::JpegOptions options = tight::jpeg_options(ctx.settings);
   if (jpeg_options_.fine_quality >= 0) options.fine_quality = jpeg_options_.fine_quality;
   if (jpeg_options_.subsampling) options.subsampling = jpeg_options_.subsampling;
-  const tight::JpegParams jpeg = tight::jpeg_params(ctx.settings, options);
+  const tight::JpegParams jpeg =
+      tight::capped(tight::jpeg_params(ctx.settings, options), ctx.settings);
   // rfbproto.rst: JpegCompression only at 16 or 32 bpp (and a true-colour client can show it).
-  const bool jpeg_ok = jpeg.enabled && client.true_colour && client.bpp >= 16 &&
-                       area >= static_cast<size_t>(kJpegMinArea);
+  const bool jpeg_ok = jpeg.enabled && ctx.settings.allow_lossy && client.true_colour &&
+                       client.bpp >= 16 && area >= static_cast<size_t>(kJpegMinArea);
 
   // How many colours make a palette worth it: at 8 bpp an index costs what a pixel does, so only
   // fill and mono pay; with JPEG available, photo-like blocks should go to JPEG early (TurboVNC's
@@ -272,7 +313,7 @@ void TightEncoder::encode_palette(const rfb::PixelView& pixels, const rfb::Encod
   // rfbproto.rst "PaletteFilter": count-1, TPIXELs, then 1-bit rows (2 colours) or 8-bit indexes.
   const int n = palette_.size();
   const bool mono = n == 2;
-  const int stream = mono ? tight::kStreamMono : tight::kStreamIndexed;
+  const int stream = stream_for(mono ? tight::kStreamMono : tight::kStreamIndexed);
   out.u8(static_cast<uint8_t>(control | (stream << 4) | tight::kReadFilterId));
   out.u8(tight::kFilterPalette);
   out.u8(static_cast<uint8_t>(n - 1));
@@ -348,8 +389,8 @@ void TightEncoder::encode_full_colour(const rfb::PixelView& pixels, const rfb::E
     filtered_.resize(area * bpp);
     ctx.converter.convert(pixels.data, pixels.stride, filtered_.data(),
                           static_cast<size_t>(w) * bpp, w, h);
-    out.u8(static_cast<uint8_t>(control | (tight::kStreamCopy << 4)));
-    write_basic_data(out, tight::kStreamCopy, filtered_, zlib_level);
+    out.u8(static_cast<uint8_t>(control | (stream_for(tight::kStreamCopy) << 4)));
+    write_basic_data(out, stream_for(tight::kStreamCopy), filtered_, zlib_level);
     last_method_ = Method::kCopy;
     return;
   }
@@ -359,9 +400,10 @@ void TightEncoder::encode_full_colour(const rfb::PixelView& pixels, const rfb::E
   filtered_.resize(area * 3);
   if (tight::prefers_gradient(rgbx_.data(), stride, w, h)) {
     tight::gradient_filter_rgb24(rgbx_.data(), stride, w, h, filtered_.data());
-    out.u8(static_cast<uint8_t>(control | (tight::kStreamGradient << 4) | tight::kReadFilterId));
+    const int stream = stream_for(tight::kStreamGradient);
+    out.u8(static_cast<uint8_t>(control | (stream << 4) | tight::kReadFilterId));
     out.u8(tight::kFilterGradient);
-    write_basic_data(out, tight::kStreamGradient, filtered_, zlib_level);
+    write_basic_data(out, stream, filtered_, zlib_level);
     last_method_ = Method::kGradient;
     return;
   }
@@ -372,8 +414,8 @@ void TightEncoder::encode_full_colour(const rfb::PixelView& pixels, const rfb::E
     dst[1] = src[1];
     dst[2] = src[2];
   }
-  out.u8(static_cast<uint8_t>(control | (tight::kStreamCopy << 4)));
-  write_basic_data(out, tight::kStreamCopy, filtered_, zlib_level);
+  out.u8(static_cast<uint8_t>(control | (stream_for(tight::kStreamCopy) << 4)));
+  write_basic_data(out, stream_for(tight::kStreamCopy), filtered_, zlib_level);
   last_method_ = Method::kCopy;
 }
 

@@ -71,6 +71,9 @@ struct JpegParams {
 // QualityLevel 0..9 -> JPEG quality {15,29,41,42,62,77,79,86,92,100} and subsampling 4X for
 // 0-2, 2X for 3-5, 1X for 6-9 (TigerVNC's table); fine-grained options override either.
 JpegParams jpeg_params(const rfb::EncodeSettings& settings, const JpegOptions& options);
+// `params` limited by the planner's cap in `settings` (jpeg_quality_cap, jpeg_subsampling_cap):
+// never more quality, never finer subsampling than either asks.
+JpegParams capped(const JpegParams& params, const rfb::EncodeSettings& settings);
 
 }  // namespace tight
 
@@ -106,6 +109,12 @@ class TightEncoder final : public rfb::Encoder {
   // the client's dictionaries would no longer match ours.
   void reset_streams() { pending_resets_ = 0x0f; }
 
+  bool last_was_lossy() const override { return last_method_ == Method::kJpeg; }
+  // Lane i of k > 1 sends all its zlib data through stream i; k == 1 uses the four streams by
+  // kind of data (TightVNC's mapping). A change resets the streams the instance will use.
+  void set_lane(int lane, int lanes) override;
+  int stream_for(int kind) const { return lanes_ > 1 ? lane_ : kind; }
+
   // How the last rectangle was encoded (tests and benchmarks).
   Method last_method() const { return last_method_; }
 
@@ -125,6 +134,8 @@ class TightEncoder final : public rfb::Encoder {
 
   std::array<ZlibStream, 4> streams_;
   uint8_t pending_resets_ = 0;
+  int lane_ = 0;
+  int lanes_ = 1;
   tight::JpegOptions jpeg_options_;
   JpegCompressor jpeg_;
   Palette palette_;

@@ -32,7 +32,9 @@ rfb::EncodeSettings settings_from_encodings(std::span<const int32_t> encodings) 
   return s;
 }
 
-UpdatePlanner::UpdatePlanner(const EncoderRegistry& registry) : registry_(registry) {}
+UpdatePlanner::UpdatePlanner(const EncoderRegistry& registry) : registry_(registry) {
+  lanes_.push_back(std::make_unique<Lane>());
+}
 
 UpdatePlanner::~UpdatePlanner() = default;
 
@@ -84,12 +86,14 @@ bool UpdatePlanner::client_supports(int32_t encoding) const {
          client_encodings_.end();
 }
 
-rfb::Encoder& UpdatePlanner::encoder(int32_t encoding) {
-  auto it = encoders_.find(encoding);
-  if (it == encoders_.end()) {
+rfb::Encoder& UpdatePlanner::encoder_in(size_t lane, int32_t encoding) {
+  while (lanes_.size() <= lane) lanes_.push_back(std::make_unique<Lane>());
+  auto& encoders = lanes_[lane]->encoders;
+  auto it = encoders.find(encoding);
+  if (it == encoders.end()) {
     auto e = registry_.create(encoding);
     if (!e) e = registry_.create(rfb::encoding::kRaw);
-    it = encoders_.emplace(encoding, std::move(e)).first;
+    it = encoders.emplace(encoding, std::move(e)).first;
   }
   return *it->second;
 }
@@ -97,7 +101,7 @@ rfb::Encoder& UpdatePlanner::encoder(int32_t encoding) {
 // Finds one-colour areas of at least kMinSolidArea, grown from solid kSolidBlock blocks, takes
 // them out of `region` and appends them as pieces (TigerVNC's EncodeManager does the same: a big
 // solid area costs a few bytes on its own but inflates every tile-based encoding around it).
-void UpdatePlanner::extract_solids(const rfb::Frame& frame, rfb::Region& region,
+void UpdatePlanner::extract_solids(const rfb::Frame& frame, rfb::Region& region, bool lossless,
                                    std::vector<Piece>& out) const {
   const rfb::PixelView all = frame.view();
   const int bs = kSolidBlock;
@@ -122,7 +126,7 @@ void UpdatePlanner::extract_solids(const rfb::Frame& frame, rfb::Region& region,
         if (w * h < kMinSolidArea) continue;
         const rfb::Rect solid{bx, by, w, h};
         taken.add(solid);
-        out.push_back(Piece{solid, solid_encoding_});
+        out.push_back(Piece{solid, solid_encoding_, lossless});
       }
     }
     region.subtract(taken);
@@ -130,41 +134,96 @@ void UpdatePlanner::extract_solids(const rfb::Frame& frame, rfb::Region& region,
 }
 
 int32_t UpdatePlanner::encoding_for(const rfb::PixelView& native) const {
-  auto it = encoders_.find(preferred_);
-  const int limit = it == encoders_.end() ? 0 : it->second->traits().max_palette;
+  const auto& encoders = lanes_[0]->encoders;
+  auto it = encoders.find(preferred_);
+  const int limit = it == encoders.end() ? 0 : it->second->traits().max_palette;
   if (limit == 0) return preferred_;
   Palette palette;
   return build_palette(native, limit, palette) ? preferred_ : fallback_;
 }
 
-void UpdatePlanner::split(const rfb::Rect& r, int32_t encoding, std::vector<Piece>& out) {
+void UpdatePlanner::split(const rfb::Rect& r, int32_t encoding, bool lossless,
+                          std::vector<Piece>& out) {
   const rfb::EncoderTraits t = encoder(encoding).traits();
   const int max_w = t.max_width > 0 ? t.max_width : 65535;
   const int max_h = t.max_height > 0 ? t.max_height : 65535;
   for (int y = r.y; y < r.bottom(); y += max_h)
     for (int x = r.x; x < r.right(); x += max_w)
-      out.push_back(
-          Piece{{x, y, std::min(max_w, r.right() - x), std::min(max_h, r.bottom() - y)}, encoding});
+      out.push_back(Piece{{x, y, std::min(max_w, r.right() - x), std::min(max_h, r.bottom() - y)},
+                          encoding,
+                          lossless});
 }
 
-void UpdatePlanner::encode_piece(const rfb::Frame& frame, const Piece& p, rfb::ByteBuffer& out) {
-  rfb::Encoder& enc = encoder(p.encoding);
+bool UpdatePlanner::encode_piece(size_t lane, const rfb::Frame& frame, const Piece& p,
+                                 const rfb::EncodeSettings& settings, std::vector<uint8_t>& scratch,
+                                 rfb::TaskRunner* runner, rfb::ByteBuffer& out) {
+  rfb::Encoder& enc = encoder_in(lane, p.encoding);
   rfb::write_rect_header(out, p.rect, enc.encoding());
-  const rfb::EncodeContext ctx{client_, *converter_, settings_};
+  rfb::EncodeContext ctx{client_, *converter_, settings};
+  ctx.settings.allow_lossy = settings.allow_lossy && !p.lossless;
+  ctx.runner = runner;
   const rfb::PixelView src = frame.view(p.rect);
   if (enc.traits().input == rfb::EncoderTraits::Input::kNativeFormat) {
     enc.encode(src, ctx, out);
-    return;
+    return enc.last_was_lossy();
   }
   const size_t stride =
       static_cast<size_t>(p.rect.w) * static_cast<size_t>(client_.bytes_per_pixel());
-  scratch_.resize(stride * static_cast<size_t>(p.rect.h));
-  converter_->convert(src.data, src.stride, scratch_.data(), stride, p.rect.w, p.rect.h);
-  enc.encode(rfb::PixelView{scratch_.data(), stride, p.rect.w, p.rect.h, client_}, ctx, out);
+  scratch.resize(stride * static_cast<size_t>(p.rect.h));
+  converter_->convert(src.data, src.stride, scratch.data(), stride, p.rect.w, p.rect.h);
+  enc.encode(rfb::PixelView{scratch.data(), stride, p.rect.w, p.rect.h, client_}, ctx, out);
+  return enc.last_was_lossy();
 }
 
-size_t UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateContent& content,
-                                   rfb::ByteBuffer& out) {
+// Groups the pieces by encoding; each encoding's pieces go to as many encoder instances as its
+// traits allow and the runner has threads, in contiguous runs of about equal area so that every
+// instance sees its pieces in wire order (Tight's streams need it).
+std::vector<UpdatePlanner::Task> UpdatePlanner::plan_tasks(const std::vector<Piece>& pieces) {
+  const size_t threads = runner_ ? std::max<size_t>(runner_->concurrency(), 1) : 1;
+  std::map<int32_t, std::vector<size_t>> by_encoding;
+  for (size_t i = 0; i < pieces.size(); ++i) by_encoding[pieces[i].encoding].push_back(i);
+  std::vector<Task> tasks;
+  for (auto& [e, idx] : by_encoding) {
+    const int max_lanes = encoder(e).traits().max_lanes;
+    size_t k = max_lanes == 0 ? threads : std::min<size_t>(static_cast<size_t>(max_lanes), threads);
+    if (max_lanes > 1) {
+      // Instances share the connection's state by lane: a new split re-tells every instance
+      // its lane and drops the ones no longer used (their streams are reset when used again).
+      auto [it, fresh] = lane_split_.emplace(e, 1);
+      if (static_cast<size_t>(it->second) != k) {
+        for (size_t l = k; l < lanes_.size(); ++l) lanes_[l]->encoders.erase(e);
+        for (size_t l = 0; l < k; ++l)
+          encoder_in(l, e).set_lane(static_cast<int>(l), static_cast<int>(k));
+        it->second = static_cast<int>(k);
+      }
+      (void)fresh;
+    }
+    if (max_lanes == 0) k = std::min(k, idx.size());
+    if (k <= 1) {
+      tasks.push_back(Task{0, e, std::move(idx)});
+      continue;
+    }
+    int64_t total = 0;
+    for (size_t i : idx) total += pieces[i].rect.area();
+    const int64_t share = (total + static_cast<int64_t>(k) - 1) / static_cast<int64_t>(k);
+    size_t lane = 0;
+    int64_t acc = 0;
+    Task task{0, e, {}};
+    for (size_t i : idx) {
+      task.pieces.push_back(i);
+      acc += pieces[i].rect.area();
+      if (acc >= share * static_cast<int64_t>(lane + 1) && lane + 1 < k) {
+        tasks.push_back(std::move(task));
+        task = Task{++lane, e, {}};
+      }
+    }
+    if (!task.pieces.empty()) tasks.push_back(std::move(task));
+  }
+  return tasks;
+}
+
+UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateContent& content,
+                                         rfb::ByteBuffer& out) {
   if (!converter_) set_formats(frame.format(), frame.format());
   const rfb::Rect screen{0, 0, frame.size().width, frame.size().height};
 
@@ -184,17 +243,27 @@ size_t UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateContent&
     }
   }
 
+  // Lossy-allowed pixels first, then the lossless ones, so that where a fragmented region's
+  // bounding box overlaps the other kind the lossless pixels are the ones left on screen.
+  rfb::Region lossless_pixels = pixels.intersected(content.lossless);
+  pixels.subtract(lossless_pixels);
   std::vector<Piece> pieces;
-  if (solid_encoding_ != rfb::encoding::kRaw) extract_solids(frame, pixels, pieces);
+  if (solid_encoding_ != rfb::encoding::kRaw) {
+    extract_solids(frame, pixels, false, pieces);
+    extract_solids(frame, lossless_pixels, true, pieces);
+  }
   {
     // Split solids to their encoder's limits.
     std::vector<Piece> solids;
     solids.swap(pieces);
-    for (const Piece& s : solids) split(s.rect, s.encoding, pieces);
+    for (const Piece& s : solids) split(s.rect, s.encoding, s.lossless, pieces);
   }
-  std::vector<rfb::Rect> rects = pixels.rects();
-  if (rects.size() > kMaxRectsPerUpdate) rects = {pixels.bounds()};
-  for (const rfb::Rect& r : rects) split(r, encoding_for(frame.view(r)), pieces);
+  for (int pass = 0; pass < 2; ++pass) {
+    const rfb::Region& region = pass == 0 ? pixels : lossless_pixels;
+    std::vector<rfb::Rect> rects = region.rects();
+    if (rects.size() > kMaxRectsPerUpdate) rects = {region.bounds()};
+    for (const rfb::Rect& r : rects) split(r, encoding_for(frame.view(r)), pass == 1, pieces);
+  }
 
   const size_t count = (content.resize ? 1 : 0) + copies.size() + pieces.size();
   rfb::write_framebuffer_update_header(out, static_cast<uint16_t>(std::min<size_t>(count, 65535)));
@@ -209,8 +278,56 @@ size_t UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateContent&
     out.u16(static_cast<uint16_t>(c.src_x));
     out.u16(static_cast<uint16_t>(c.src_y));
   }
-  for (const Piece& p : pieces) encode_piece(frame, p, out);
-  return count;
+
+  rfb::EncodeSettings settings = settings_;
+  settings.jpeg_quality_cap = content.jpeg_quality_cap;
+  settings.jpeg_subsampling_cap = content.jpeg_subsampling;
+  UpdateResult result;
+  result.rects = count;
+  // In wire order: a later rectangle replaces what an earlier one left where they overlap.
+  auto note = [&](const Piece& p, bool lossy) {
+    if (lossy)
+      result.lossy.add(p.rect);
+    else if (!result.lossy.empty())
+      result.lossy.subtract(p.rect);
+  };
+
+  std::vector<Task> tasks = plan_tasks(pieces);
+  if (scratch_.size() < std::max<size_t>(tasks.size(), 1)) scratch_.resize(tasks.size() + 1);
+  const bool threaded = runner_ && runner_->concurrency() > 1 && tasks.size() > 1;
+  if (!threaded) {
+    // One instance per encoding (lane 0): straight into `out`; an encoder may still split a
+    // rectangle over the runner itself.
+    for (const Piece& p : pieces)
+      note(p, encode_piece(0, frame, p, settings, scratch_[0], runner_, out));
+  } else {
+    if (piece_out_.size() < pieces.size()) piece_out_.resize(pieces.size());
+    piece_lossy_.assign(pieces.size(), 0);
+    auto run_task = [&](const Task& t, std::vector<uint8_t>& scratch, rfb::TaskRunner* runner) {
+      for (size_t i : t.pieces) {
+        piece_out_[i].clear();
+        piece_lossy_[i] =
+            encode_piece(t.lane, frame, pieces[i], settings, scratch, runner, piece_out_[i]);
+      }
+    };
+    // Encoder instances are looked up (and made) before the threads start: the lanes' maps
+    // must not change while several threads read them.
+    std::vector<size_t> parallel, serial;
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      encoder_in(tasks[t].lane, tasks[t].encoding);
+      const int max_lanes = encoder(tasks[t].encoding).traits().max_lanes;
+      (max_lanes == 1 ? serial : parallel).push_back(t);
+    }
+    if (!parallel.empty())
+      runner_->run(parallel.size(),
+                   [&](size_t i) { run_task(tasks[parallel[i]], scratch_[parallel[i]], nullptr); });
+    for (size_t t : serial) run_task(tasks[t], scratch_[t], runner_);
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      out.append(piece_out_[i].span());
+      note(pieces[i], piece_lossy_[i] != 0);
+    }
+  }
+  return result;
 }
 
 }  // namespace vncd::enc

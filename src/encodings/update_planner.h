@@ -1,6 +1,7 @@
 // UpdatePlanner: decides what one client's FramebufferUpdate contains (CopyRect moves, solid
 // areas, the remaining rectangles and the encoding of each) and writes it. This is the one place
-// that chooses; encoders only encode. One per connection, used by one thread at a time.
+// that chooses; encoders only encode. One per connection, used by one thread at a time; it may
+// spread one update over a TaskRunner (set_task_runner), waiting for it before returning.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "rfb/frame.h"
 #include "rfb/geometry.h"
 #include "rfb/pixel_converter.h"
+#include "rfb/task_runner.h"
 #include "rfb/wire.h"
 
 namespace vncd::enc {
@@ -33,6 +35,18 @@ struct UpdateContent {
   std::vector<CopyOp> copies;       // Applied first, in order. Sources must not overlap an
                                     // earlier op's destination.
   std::optional<rfb::Size> resize;  // Send a DesktopSize pseudo-rectangle first.
+  // Parts of `changed` that must arrive without loss even if the client allows JPEG (the
+  // lossless refresh, text areas). Pieces never straddle its boundary.
+  rfb::Region lossless{};
+  // When >= 0: lossy pieces use at most this fine quality (0..100) and at least this coarse a
+  // subsampling (pseudo-encoding numbering 0..5), never more quality than the client asked for.
+  int jpeg_quality_cap = -1;
+  int jpeg_subsampling = -1;
+};
+
+struct UpdateResult {
+  size_t rects = 0;   // Rectangles in the message (pseudo-rectangles included).
+  rfb::Region lossy;  // Where the client now shows pixels sent with loss (JPEG).
 };
 
 // The client's pseudo-encodings that tune encoders (Compression Level, JPEG Quality Level,
@@ -60,20 +74,45 @@ class UpdatePlanner {
   const rfb::EncodeSettings& settings() const { return settings_; }
 
   // Appends one complete FramebufferUpdate message for `content` of `frame` to `out`. The frame's
-  // format must be the native format given to set_formats(). Returns the number of rectangles.
-  // Copies are sent as CopyRect when the client supports it, else as pixels.
-  size_t write_update(const rfb::Frame& frame, const UpdateContent& content, rfb::ByteBuffer& out);
+  // format must be the native format given to set_formats(). Returns the number of rectangles
+  // and the region sent with loss. Copies are sent as CopyRect when the client supports it, else
+  // as pixels. The frame must not change until it returns.
+  UpdateResult write_update(const rfb::Frame& frame, const UpdateContent& content,
+                            rfb::ByteBuffer& out);
+
+  // Threads to spread one update's encoding over (null = the calling thread only). Not owned;
+  // must outlive its use. The output is a valid stream whatever the concurrency.
+  void set_task_runner(rfb::TaskRunner* runner) { runner_ = runner; }
 
  private:
   struct Piece {
     rfb::Rect rect;
     int32_t encoding;
+    bool lossless = false;
   };
-  rfb::Encoder& encoder(int32_t encoding);
-  void extract_solids(const rfb::Frame& frame, rfb::Region& region, std::vector<Piece>& out) const;
+  // Encoder instances of one lane (a thread's share of an update); lane 0's also answer traits.
+  struct Lane {
+    std::map<int32_t, std::unique_ptr<rfb::Encoder>> encoders;  // Made on first use; they
+                                                                // keep their state.
+  };
+  // Pieces (indexes into the update's pieces, in wire order) that one encoder instance encodes.
+  struct Task {
+    size_t lane;
+    int32_t encoding;
+    std::vector<size_t> pieces;
+  };
+  rfb::Encoder& encoder(int32_t encoding) { return encoder_in(0, encoding); }
+  rfb::Encoder& encoder_in(size_t lane, int32_t encoding);
+  void extract_solids(const rfb::Frame& frame, rfb::Region& region, bool lossless,
+                      std::vector<Piece>& out) const;
   int32_t encoding_for(const rfb::PixelView& native) const;
-  void split(const rfb::Rect& r, int32_t encoding, std::vector<Piece>& out);
-  void encode_piece(const rfb::Frame& frame, const Piece& p, rfb::ByteBuffer& out);
+  void split(const rfb::Rect& r, int32_t encoding, bool lossless, std::vector<Piece>& out);
+  // Encodes one piece (rectangle header included) with lane `lane`'s encoder into `out`, using
+  // `scratch` for converted pixels; returns whether it went lossy.
+  bool encode_piece(size_t lane, const rfb::Frame& frame, const Piece& p,
+                    const rfb::EncodeSettings& settings, std::vector<uint8_t>& scratch,
+                    rfb::TaskRunner* runner, rfb::ByteBuffer& out);
+  std::vector<Task> plan_tasks(const std::vector<Piece>& pieces);
 
   const EncoderRegistry& registry_;
   std::vector<int32_t> client_encodings_;
@@ -84,9 +123,14 @@ class UpdatePlanner {
   rfb::PixelFormat native_;
   rfb::PixelFormat client_;
   std::unique_ptr<rfb::PixelConverter> converter_;
-  std::map<int32_t, std::unique_ptr<rfb::Encoder>> encoders_;  // Made on first use; they keep
-                                                               // their state (zlib streams).
-  std::vector<uint8_t> scratch_;  // Converted pixels for client-format encoders.
+  std::vector<std::unique_ptr<Lane>> lanes_;  // At least one.
+  std::map<int32_t, int> lane_split_;         // Lanes last used per max_lanes > 1 encoding.
+  rfb::TaskRunner* runner_ = nullptr;
+  // Per task: converted pixels for client-format encoders. Per piece: its encoded bytes and
+  // whether it went lossy, when tasks run in parallel. Kept to reuse their storage.
+  std::vector<std::vector<uint8_t>> scratch_;
+  std::vector<rfb::ByteBuffer> piece_out_;
+  std::vector<uint8_t> piece_lossy_;
 };
 
 }  // namespace vncd::enc

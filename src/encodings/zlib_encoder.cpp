@@ -23,7 +23,7 @@ void ZlibEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext&
   out.u32(0);  // Patched below once the compressed size is known.
   // Without a CompressLevel pseudo-encoding (-1) the default applies again.
   const int level = ctx.settings.compress_level;
-  stream_.compress(raw, out, level >= 0 && level <= 9 ? level : kDefaultCompressLevel);
+  stream_.compress(raw, out, level >= 0 && level <= 9 ? level : kDefaultCompressLevel, ctx.runner);
   out.patch_u32(length_at, static_cast<uint32_t>(out.size() - length_at - 4));
 }
 

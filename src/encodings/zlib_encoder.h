@@ -20,6 +20,7 @@ class ZlibEncoder final : public rfb::Encoder {
   rfb::EncoderTraits traits() const override {
     rfb::EncoderTraits t;
     t.cheap_solid = false;  // Every pixel still goes through deflate.
+    t.max_lanes = 1;        // One zlib stream; encode() spreads a rectangle over ctx.runner.
     return t;
   }
   // U32 length, then the rectangle's Raw encoding deflated up to a Z_SYNC_FLUSH.

@@ -1,5 +1,6 @@
 #include "encodings/zlib_stream.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <utility>
@@ -7,31 +8,108 @@
 namespace vncd::enc {
 namespace {
 
+// Raw deflate (negative window bits): the zlib header is ours to write.
 std::unique_ptr<z_stream> make_stream(int level) {
   auto z = std::make_unique<z_stream>();
   std::memset(z.get(), 0, sizeof(z_stream));
-  int rc = deflateInit(z.get(), level < 0 ? Z_DEFAULT_COMPRESSION : level);
+  int rc = deflateInit2(z.get(), level < 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, -15, 8,
+                        Z_DEFAULT_STRATEGY);
   // deflateInit fails only for bad arguments or out of memory: both are our bugs or fatal.
   assert(rc == Z_OK);
   (void)rc;
   return z;
 }
 
-}  // namespace
-
-ZlibStream::ZlibStream(int level) : z_(make_stream(level)), level_(level < 0 ? 6 : level) {}
-
-ZlibStream::~ZlibStream() {
-  if (z_) deflateEnd(z_.get());
+void end_stream(std::unique_ptr<z_stream>& z) {
+  if (z) deflateEnd(z.get());
+  z.reset();
 }
 
-ZlibStream::ZlibStream(ZlibStream&& o) noexcept : z_(std::move(o.z_)), level_(o.level_) {}
+// Deflates all of `in` up to a Z_SYNC_FLUSH and appends the output to `out`.
+void deflate_sync(z_stream& z, std::span<const uint8_t> in, rfb::ByteBuffer& out) {
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    // deflateBound covers a whole stream; a sync flush adds a few bytes more.
+    const size_t room = deflateBound(&z, z.avail_in) + 64;
+    const size_t before = out.size();
+    uint8_t* dst = out.grow(room);
+    z.next_out = dst;
+    z.avail_out = static_cast<uInt>(room);
+    int rc = deflate(&z, Z_SYNC_FLUSH);
+    assert(rc == Z_OK || rc == Z_BUF_ERROR);
+    (void)rc;
+    const size_t produced = room - z.avail_out;
+    out.truncate(before + produced);  // Give back what grow() reserved beyond the output.
+    if (z.avail_in == 0 && z.avail_out != 0) break;
+  }
+  // Never leave zlib pointing into buffers it does not own.
+  z.next_in = nullptr;
+  z.next_out = nullptr;
+  z.avail_out = 0;
+}
+
+// Sets the level of a stream that has pending nothing (fresh or right after a sync flush);
+// anything deflateParams emits belongs to the stream and goes to `out`.
+void set_level(z_stream& z, int level, rfb::ByteBuffer& out) {
+  const size_t before = out.size();
+  constexpr size_t kRoom = 64;
+  z.next_in = nullptr;
+  z.avail_in = 0;
+  z.next_out = out.grow(kRoom);
+  z.avail_out = kRoom;
+  int rc = deflateParams(&z, level, Z_DEFAULT_STRATEGY);
+  assert(rc == Z_OK);
+  (void)rc;
+  out.truncate(before + (kRoom - z.avail_out));
+  z.next_out = nullptr;
+  z.avail_out = 0;
+}
+
+// Primes a reset raw stream with the data before its input.
+void prime(z_stream& z, std::span<const uint8_t> dictionary) {
+  if (dictionary.empty()) return;
+  int rc = deflateSetDictionary(&z, dictionary.data(), static_cast<uInt>(dictionary.size()));
+  assert(rc == Z_OK);
+  (void)rc;
+}
+
+}  // namespace
+
+struct ZlibStream::Chunk {
+  std::unique_ptr<z_stream> z;
+  int level = -2;
+  std::vector<uint8_t> dictionary;
+  rfb::ByteBuffer out;
+  ~Chunk() { end_stream(z); }
+};
+
+ZlibStream::ZlibStream(int level)
+    : z_(make_stream(level)), level_(level < 0 ? 6 : level), z_level_(level_) {}
+
+ZlibStream::~ZlibStream() {
+  end_stream(z_);
+}
+
+ZlibStream::ZlibStream(ZlibStream&& o) noexcept
+    : z_(std::move(o.z_)),
+      level_(o.level_),
+      z_level_(o.z_level_),
+      header_due_(o.header_due_),
+      z_stale_(o.z_stale_),
+      window_(std::move(o.window_)),
+      chunks_(std::move(o.chunks_)) {}
 
 ZlibStream& ZlibStream::operator=(ZlibStream&& o) noexcept {
   if (this != &o) {
-    if (z_) deflateEnd(z_.get());
+    end_stream(z_);
     z_ = std::move(o.z_);
     level_ = o.level_;
+    z_level_ = o.z_level_;
+    header_due_ = o.header_due_;
+    z_stale_ = o.z_stale_;
+    window_ = std::move(o.window_);
+    chunks_ = std::move(o.chunks_);
   }
   return *this;
 }
@@ -39,46 +117,93 @@ ZlibStream& ZlibStream::operator=(ZlibStream&& o) noexcept {
 void ZlibStream::reset() {
   assert(z_);
   deflateReset(z_.get());
+  header_due_ = true;
+  z_stale_ = false;
+  window_.clear();
 }
 
-void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level) {
+void ZlibStream::remember(std::span<const uint8_t> in) {
+  if (in.size() >= kWindow) {
+    window_.assign(in.end() - kWindow, in.end());
+    return;
+  }
+  const size_t keep = std::min(window_.size(), kWindow - in.size());
+  window_.erase(window_.begin(), window_.end() - static_cast<std::ptrdiff_t>(keep));
+  window_.insert(window_.end(), in.begin(), in.end());
+}
+
+void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level,
+                          rfb::TaskRunner* runner) {
   assert(z_);
-  if (level >= 0 && level <= 9 && level != level_) {
-    // deflateParams may flush pending input; there is none between our calls.
-    // deflateParams runs a Z_BLOCK deflate when the stream has been used; after our sync flush
-    // that emits at most a few bytes, which belong to the stream: give it room in `out`.
-    const size_t before = out.size();
-    constexpr size_t kRoom = 64;
-    z_->next_in = nullptr;
-    z_->avail_in = 0;
-    z_->next_out = out.grow(kRoom);
-    z_->avail_out = kRoom;
-    int rc = deflateParams(z_.get(), level, Z_DEFAULT_STRATEGY);
-    assert(rc == Z_OK);
-    (void)rc;
-    out.truncate(before + (kRoom - z_->avail_out));
-    level_ = level;
+  if (level >= 0 && level <= 9) level_ = level;
+  if (header_due_) {
+    // RFC 1950: CMF 0x78 (deflate, 32 KiB window), FLG with FLEVEL as zlib writes it for this
+    // level and FCHECK making the pair a multiple of 31; no preset dictionary.
+    const int flevel = level_ < 2 ? 0 : level_ < 6 ? 1 : level_ == 6 ? 2 : 3;
+    int flg = flevel << 6;
+    flg += 31 - ((0x78 * 256 + flg) % 31);
+    out.u8(0x78);
+    out.u8(static_cast<uint8_t>(flg));
+    header_due_ = false;
   }
-  z_->next_in = const_cast<Bytef*>(in.data());
-  z_->avail_in = static_cast<uInt>(in.size());
-  for (;;) {
-    // deflateBound covers a whole stream; a sync flush adds a few bytes more.
-    const size_t room = deflateBound(z_.get(), z_->avail_in) + 64;
-    const size_t before = out.size();
-    uint8_t* dst = out.grow(room);
-    z_->next_out = dst;
-    z_->avail_out = static_cast<uInt>(room);
-    int rc = deflate(z_.get(), Z_SYNC_FLUSH);
-    assert(rc == Z_OK || rc == Z_BUF_ERROR);
-    (void)rc;
-    const size_t produced = room - z_->avail_out;
-    out.truncate(before + produced);  // Give back what grow() reserved beyond the output.
-    if (z_->avail_in == 0 && z_->avail_out != 0) break;
+  const size_t lanes = runner ? runner->concurrency() : 1;
+  const size_t chunks = std::min(lanes, in.size() / kMinParallelChunk);
+  if (chunks > 1) {
+    compress_parallel(in, out, chunks, *runner);
+  } else {
+    if (z_stale_) {
+      // Chunk streams wrote the last output; this one carries on from their input.
+      deflateReset(z_.get());
+      prime(*z_, window_);
+      z_stale_ = false;
+    }
+    if (z_level_ != level_) {
+      set_level(*z_, level_, out);
+      z_level_ = level_;
+    }
+    deflate_sync(*z_, in, out);
   }
-  // Never leave zlib pointing into buffers it does not own.
-  z_->next_in = nullptr;
-  z_->next_out = nullptr;
-  z_->avail_out = 0;
+  remember(in);
+}
+
+void ZlibStream::compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer& out, size_t chunks,
+                                   rfb::TaskRunner& runner) {
+  while (chunks_.size() < chunks) chunks_.push_back(std::make_unique<Chunk>());
+  const size_t per = (in.size() + chunks - 1) / chunks;
+  // Dictionaries are copied before the run: chunk 0's comes from window_, which the others
+  // would otherwise read while it is being written.
+  for (size_t i = 0; i < chunks; ++i) {
+    Chunk& c = *chunks_[i];
+    const size_t start = i * per;
+    c.dictionary.clear();
+    if (start >= kWindow) {
+      c.dictionary.assign(in.begin() + static_cast<std::ptrdiff_t>(start - kWindow),
+                          in.begin() + static_cast<std::ptrdiff_t>(start));
+    } else {
+      const size_t from_window = std::min(window_.size(), kWindow - start);
+      c.dictionary.assign(window_.end() - static_cast<std::ptrdiff_t>(from_window), window_.end());
+      c.dictionary.insert(c.dictionary.end(), in.begin(),
+                          in.begin() + static_cast<std::ptrdiff_t>(start));
+    }
+  }
+  const int level = level_;
+  runner.run(chunks, [&](size_t i) {
+    Chunk& c = *chunks_[i];
+    const size_t start = i * per;
+    const size_t end = std::min(in.size(), start + per);
+    c.out.clear();
+    if (!c.z || c.level != level) {
+      end_stream(c.z);
+      c.z = make_stream(level);
+      c.level = level;
+    } else {
+      deflateReset(c.z.get());
+    }
+    prime(*c.z, c.dictionary);
+    deflate_sync(*c.z, in.subspan(start, end - start), c.out);
+  });
+  for (size_t i = 0; i < chunks; ++i) out.append(chunks_[i]->out.span());
+  z_stale_ = true;
 }
 
 }  // namespace vncd::enc

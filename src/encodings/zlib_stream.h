@@ -1,5 +1,6 @@
 // ZlibStream: one RAII deflate stream that lives as long as a connection's encoder (RFB's Zlib,
-// ZRLE and Tight keep their streams across updates). Move-only; one thread at a time.
+// ZRLE and Tight keep their streams across updates). Move-only; one thread at a time (it may
+// spread one compress() call over a TaskRunner, and waits for it).
 #pragma once
 
 #include <zlib.h>
@@ -7,13 +8,21 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
+#include "rfb/task_runner.h"
 #include "rfb/wire.h"
 
 namespace vncd::enc {
 
 class ZlibStream {
  public:
+  // Input shorter than this per chunk is not worth a chunk of its own: each chunk costs a
+  // dictionary load (32 KiB hashed) and a few bytes of flush, and restarts the match search.
+  static constexpr size_t kMinParallelChunk = 64 * 1024;
+  // deflate's window: each chunk is primed with this much of the data before it.
+  static constexpr size_t kWindow = 32 * 1024;
+
   // level 0..9; -1 means zlib's default (6).
   explicit ZlibStream(int level = -1);
   ~ZlibStream();
@@ -24,8 +33,13 @@ class ZlibStream {
 
   // Compresses `in` and appends everything up to a Z_SYNC_FLUSH boundary to `out`, so the client
   // can decode it now while the dictionary carries on into the next call. A changed `level`
-  // (-1 = keep) takes effect from this call.
-  void compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level = -1);
+  // (-1 = keep) takes effect from this call. With a `runner` of concurrency > 1 and enough
+  // input, pigz-style: the input is cut into chunks deflated at the same time, each primed with
+  // the 32 KiB before it (deflateSetDictionary) and ended by a sync flush, so their concatenation
+  // is the same single zlib stream the client inflates (slightly larger: matches cannot cross a
+  // chunk boundary's lazy state).
+  void compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level = -1,
+                rfb::TaskRunner* runner = nullptr);
 
   // Starts a fresh stream (Tight's stream reset).
   void reset();
@@ -33,8 +47,21 @@ class ZlibStream {
   int level() const { return level_; }
 
  private:
+  struct Chunk;
+  void remember(std::span<const uint8_t> in);
+  void compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer& out, size_t chunks,
+                         rfb::TaskRunner& runner);
+
+  // The stream is raw deflate; the 2-byte zlib header (RFC 1950) is written by us once at the
+  // start, so chunks deflated by other z_streams continue the same stream. The Adler-32 trailer
+  // never comes: the stream is never finished.
   std::unique_ptr<z_stream> z_;
-  int level_;
+  int level_;    // For the next compress().
+  int z_level_;  // z_'s.
+  bool header_due_ = true;
+  bool z_stale_ = false;         // The last output came from chunk streams: z_ must re-prime.
+  std::vector<uint8_t> window_;  // The last kWindow bytes of input, for priming.
+  std::vector<std::unique_ptr<Chunk>> chunks_;  // Per-lane deflaters, kept for reuse.
 };
 
 }  // namespace vncd::enc

@@ -3,6 +3,8 @@
 // Made per connection (the stream lives across updates); one thread at a time.
 #pragma once
 
+#include <vector>
+
 #include "encodings/zlib_stream.h"
 #include "rfb/encoder.h"
 
@@ -17,7 +19,11 @@ class ZrleEncoder final : public rfb::Encoder {
   ZrleEncoder() : stream_(kDefaultCompressLevel) {}
 
   int32_t encoding() const override { return rfb::encoding::kZRLE; }
-  rfb::EncoderTraits traits() const override { return {}; }
+  rfb::EncoderTraits traits() const override {
+    rfb::EncoderTraits t;
+    t.max_lanes = 1;  // One zlib stream; encode() spreads a rectangle over ctx.runner itself.
+    return t;
+  }
   // U32 length, then the tile data deflated up to a Z_SYNC_FLUSH so the client can decode this
   // rectangle now while the dictionary carries on into the next one.
   void encode(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx,
@@ -28,6 +34,7 @@ class ZrleEncoder final : public rfb::Encoder {
   // Uncompressed tile data of the current rectangle; kept to reuse its storage, so it holds as
   // much memory as the largest rectangle's tile data (at most about its raw size).
   rfb::ByteBuffer tiles_;
+  std::vector<rfb::ByteBuffer> bands_;  // Tile data of each lane's band of tile rows.
 };
 
 }  // namespace vncd::enc

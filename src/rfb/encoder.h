@@ -6,6 +6,7 @@
 
 #include "rfb/frame.h"
 #include "rfb/pixel_converter.h"
+#include "rfb/task_runner.h"
 #include "rfb/wire.h"
 
 namespace vncd::rfb {
@@ -51,6 +52,12 @@ struct EncoderTraits {
   int max_palette = 0;
   // A one-colour rectangle costs a few bytes (not one per pixel or per tile).
   bool cheap_solid = true;
+  // How many instances of this encoder per connection may encode the rectangles of one update at
+  // the same time. 0: any number (stateless: output depends only on the input). 1: one, in wire
+  // order (state such as a single zlib stream carries from rectangle to rectangle); such an
+  // encoder may spread one rectangle over EncodeContext::runner itself. n > 1: up to n, instance
+  // i of k told so by set_lane(i, k), each keeping to its own share of the state (Tight: stream i).
+  int max_lanes = 0;
 };
 
 // Per-update settings from the client's pseudo-encodings; -1 means "not requested".
@@ -59,12 +66,22 @@ struct EncodeSettings {
   int quality_level = -1;   // 0..9
   int fine_quality = -1;    // 0..100
   int subsampling = -1;     // 0..5, as numbered by the pseudo-encoding
+  // Set by the planner per rectangle, not by the client. false: this rectangle must be sent
+  // without loss (no JPEG) even if the client allows it.
+  bool allow_lossy = true;
+  // When >= 0, lossy rectangles use at most this fine quality (0..100) and at least this coarse a
+  // subsampling (pseudo-encoding numbering 0..5), never more quality than the client asked for.
+  int jpeg_quality_cap = -1;
+  int jpeg_subsampling_cap = -1;
 };
 
 struct EncodeContext {
   const PixelFormat& client_format;
   const PixelConverter& converter;  // Native (capture) format to client_format.
   EncodeSettings settings;
+  // Threads a max_lanes == 1 encoder may use to split one large rectangle (null = inline). The
+  // output must be a valid continuation whatever the concurrency.
+  TaskRunner* runner = nullptr;
 };
 
 class Encoder {
@@ -76,6 +93,13 @@ class Encoder {
   // Appends the payload of one rectangle (the bytes that follow its rectangle header) encoding
   // `pixels` (width and height within traits()' limits; format per traits().input) to `out`.
   virtual void encode(const PixelView& pixels, const EncodeContext& ctx, ByteBuffer& out) = 0;
+
+  // Whether the last encode() sent its rectangle with loss (JPEG). Lossless encoders: never.
+  virtual bool last_was_lossy() const { return false; }
+
+  // For traits().max_lanes > 1: this instance is lane `lane` of `lanes` (1..max_lanes) for the
+  // coming rectangles. Called by the planner before encoding whenever the split changes.
+  virtual void set_lane(int /*lane*/, int /*lanes*/) {}
 };
 
 }  // namespace vncd::rfb

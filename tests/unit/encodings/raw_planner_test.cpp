@@ -101,7 +101,7 @@ TEST_P(PlannerFormats, RawUpdateMatchesReferenceConversion) {
   rfb::Region changed(Rect{1, 2, 10, 5});
   changed.add(Rect{20, 10, 17, 13});
   ByteBuffer out;
-  size_t n = planner.write_update(f, {changed, {}, std::nullopt}, out);
+  size_t n = planner.write_update(f, {changed, {}, std::nullopt}, out).rects;
   auto rects = parse_update(out, client);
   ASSERT_EQ(rects.size(), n);
   rfb::Region covered;
@@ -149,7 +149,8 @@ TEST(Planner, DesktopSizeComesFirstAndCountsInHeader) {
   Frame f = noise_frame(8, 4, 1);
   planner.set_formats(f.format(), f.format());
   ByteBuffer out;
-  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{0, 0, 8, 4}), {}, rfb::Size{8, 4}}, out), 2u);
+  EXPECT_EQ(
+      planner.write_update(f, {rfb::Region(Rect{0, 0, 8, 4}), {}, rfb::Size{8, 4}}, out).rects, 2u);
   auto rects = parse_update(out, f.format());
   ASSERT_EQ(rects.size(), 2u);
   EXPECT_EQ(rects[0].encoding, rfb::encoding::kDesktopSize);
@@ -163,12 +164,14 @@ TEST(Planner, EmptyRegionGivesEmptyUpdateAndOutsideIsClipped) {
   Frame f = noise_frame(8, 4, 1);
   planner.set_formats(f.format(), f.format());
   ByteBuffer out;
-  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{100, 100, 5, 5}), {}, std::nullopt}, out),
-            0u);
+  EXPECT_EQ(
+      planner.write_update(f, {rfb::Region(Rect{100, 100, 5, 5}), {}, std::nullopt}, out).rects,
+      0u);
   EXPECT_EQ(out.size(), 4u);
   out.clear();
-  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{6, 2, 100, 100}), {}, std::nullopt}, out),
-            1u);
+  EXPECT_EQ(
+      planner.write_update(f, {rfb::Region(Rect{6, 2, 100, 100}), {}, std::nullopt}, out).rects,
+      1u);
   auto rects = parse_update(out, f.format());
   EXPECT_EQ(rects[0].r, (Rect{6, 2, 2, 2}));
 }
@@ -182,7 +185,7 @@ TEST(Planner, FragmentedRegionStaysWithinRectCount) {
   for (int y = 0; y < 160; y += 2)
     for (int x = (y / 2) % 2; x < 160; x += 2) checker.add(Rect{x, y, 1, 1});
   ByteBuffer out;
-  size_t n = planner.write_update(f, {checker, {}, std::nullopt}, out);
+  size_t n = planner.write_update(f, {checker, {}, std::nullopt}, out).rects;
   EXPECT_LE(n, 65535u);
   rfb::Region covered;
   for (const ParsedRect& p : parse_update(out, f.format())) covered.add(p.r);
@@ -297,7 +300,8 @@ TEST(Planner, RawOnlyClientGetsOnlyRaw) {
   Frame f = test::make_solid(64, 64, 1, 2, 3);
   planner.set_formats(f.format(), f.format());
   ByteBuffer b;
-  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{0, 0, 64, 64}), {}, std::nullopt}, b), 1u);
+  EXPECT_EQ(planner.write_update(f, {rfb::Region(Rect{0, 0, 64, 64}), {}, std::nullopt}, b).rects,
+            1u);
   EXPECT_EQ(rect_encodings(b), std::vector<int32_t>{rfb::encoding::kRaw});
   EXPECT_EQ(b.size(), 4u + 12u + 64u * 64u * 4u);
 }

@@ -418,8 +418,11 @@ TEST(TightRoundTrip, FullHdThroughPlanner) {
     const Frame frame = test::make_ui_image(1920, 1080, 3);
     planner.set_formats(frame.format(), pf);
     ByteBuffer out;
-    const size_t n = planner.write_update(
-        frame, UpdateContent{rfb::Region(Rect{0, 0, 1920, 1080}), {}, std::nullopt}, out);
+    const size_t n =
+        planner
+            .write_update(frame,
+                          UpdateContent{rfb::Region(Rect{0, 0, 1920, 1080}), {}, std::nullopt}, out)
+            .rects;
     // At least one 1920-wide strip per 64 rows; solid areas the planner takes out add a few.
     EXPECT_GE(n, (1080u + 63) / 64);
     EXPECT_LT(n, 200u);
@@ -442,8 +445,11 @@ TEST(TightRoundTrip, VeryWideSolidIsSplitAndDoesNotOverflow) {
   const Frame frame = test::make_solid(65535, 1, 0xaa, 0xbb, 0xcc);
   planner.set_formats(frame.format(), PixelFormat::rgb888());
   ByteBuffer out;
-  const size_t n = planner.write_update(
-      frame, UpdateContent{rfb::Region(Rect{0, 0, 65535, 1}), {}, std::nullopt}, out);
+  const size_t n =
+      planner
+          .write_update(frame, UpdateContent{rfb::Region(Rect{0, 0, 65535, 1}), {}, std::nullopt},
+                        out)
+          .rects;
   EXPECT_EQ(n, 32u);  // ceil(65535 / 2048)
   // Header 4 + 32 * (12 + 4 bytes of fill).
   EXPECT_EQ(out.size(), 4u + 32u * 16u);
