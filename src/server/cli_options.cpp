@@ -287,6 +287,15 @@ const std::vector<Flag>& flags() {
            return fail("--max-fps needs a number between 1 and " + std::to_string(kMaxFps));
          return {};
        }},
+      {"--threads",
+       {},
+       "N",
+       "encode updates on N threads (default: one per core)",
+       [](Options& o, const std::string& v) -> Status {
+         if (!parse_int(v, 1, kMaxThreads, o.server.threads))
+           return fail("--threads needs a number between 1 and " + std::to_string(kMaxThreads));
+         return {};
+       }},
       {"--virtual",
        {},
        "WxH[xDEPTH]",

@@ -25,6 +25,7 @@ struct VirtualSize {
 inline constexpr int kMinVirtualSide = 16;
 inline constexpr int kMaxVirtualSide = 16384;
 inline constexpr int kMaxFps = 1000;
+inline constexpr int kMaxThreads = 64;
 // Upper bounds of the limit flags (each a typo guard, far above any sane setting).
 inline constexpr int kMaxClientsLimit = 100000;
 inline constexpr int kMaxTimeoutSeconds = 86400;

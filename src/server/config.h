@@ -28,6 +28,7 @@ struct ServerConfig {
                                      // disconnecting the others.
   bool once = false;                 // --once: exit when the first client has gone.
   int max_fps = 60;                  // Upper bound on updates per second per client.
+  int threads = 0;                   // Encoding threads; 0: one per core.
   int handshake_timeout_s = 30;      // Unauthenticated connections are closed after this.
   int auth_failure_delay_ms = 1000;  // Before a failed authentication is reported.
   size_t max_output_queue = 8u << 20;  // Bytes queued for a client before updates pause.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "rfb/log.h"
@@ -19,7 +20,10 @@ Server::Server(const ServerConfig& config, EventLoop& loop, rfb::FrameSource& so
       clipboard_(clipboard),
       bell_(bell),
       security_(security),
-      encoders_(encoders) {}
+      encoders_(encoders),
+      workers_(std::make_unique<WorkerPool>(
+          config.threads > 0 ? static_cast<size_t>(config.threads)
+                             : std::max<size_t>(1, std::thread::hardware_concurrency()))) {}
 
 Server::~Server() {
   *alive_ = false;
@@ -135,7 +139,8 @@ void Server::add_client(std::unique_ptr<Transport> transport) {
     return;
   }
   log::info("client ", transport->peer(), " connected");
-  SessionServices services{loop_, config_, security_, encoders_, input_, clipboard_, *this};
+  SessionServices services{loop_,  config_,    security_, encoders_,
+                           input_, clipboard_, *this,     workers_.get()};
   sessions_.push_back(std::make_unique<ClientSession>(services, std::move(transport), frame_));
   ClientSession& s = *sessions_.back();
   if (Status st = s.start(); !st) {

@@ -23,6 +23,7 @@
 #include "server/event_loop.h"
 #include "server/session.h"
 #include "server/tcp.h"
+#include "server/worker_pool.h"
 
 namespace vncd::server {
 
@@ -90,6 +91,8 @@ class Server final : private SessionHost {
   std::optional<TcpListener> listener_;
   // Made by start() from the config; clients added before start() are not screened.
   std::unique_ptr<AccessControl> access_;
+  // Declared before the sessions: their jobs may still run while they are destroyed.
+  std::unique_ptr<WorkerPool> workers_;
   std::vector<std::unique_ptr<ClientSession>> sessions_;
   rfb::FramePtr frame_;  // The latest capture.
   EventLoop::TimerId capture_timer_ = 0;

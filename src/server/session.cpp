@@ -23,7 +23,65 @@ rfb::Rect whole(rfb::Size size) {
   return rfb::Rect{0, 0, size.width, size.height};
 }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Scrolls and moves inside `area` become CopyRect when the client's picture of the source is
+// known: it is `shown` outside `stale`.
+enc::UpdateContent plan_copies(const enc::UpdatePlanner& planner, const rfb::Frame* shown,
+                               const rfb::Frame& frame, const rfb::Region& area,
+                               const rfb::Region& stale) {
+  enc::UpdateContent content;
+  content.changed = area;
+  if (!shown || !planner.client_supports(rfb::encoding::kCopyRect) ||
+      shown->size() != frame.size() || shown->format() != frame.format() ||
+      area.area() < enc::kMinCopyArea)
+    return content;
+  enc::DetectedCopies d = enc::detect_copies(*shown, frame, area);
+  content.changed = std::move(d.remaining);
+  for (const enc::CopyOp& c : d.copies) {
+    const rfb::Rect src{c.src_x, c.src_y, c.dst.w, c.dst.h};
+    if (stale.intersected(src).empty()) {
+      content.copies.push_back(c);
+    } else {
+      content.changed.add(c.dst);
+    }
+  }
+  // A later copy may read what an earlier one wrote; if an earlier copy was dropped, the
+  // detector's ordering no longer holds for the rest, so keep copies only if none was dropped.
+  if (content.copies.size() != d.copies.size()) {
+    for (const enc::CopyOp& c : content.copies) content.changed.add(c.dst);
+    content.copies.clear();
+  }
+  return content;
+}
+
 }  // namespace
+
+struct ClientSession::Encoding {
+  explicit Encoding(const enc::EncoderRegistry& registry) : planner(registry) {}
+
+  // Worker (or loop) thread: plans CopyRects and encodes the update into `out`.
+  void run() {
+    const auto started = std::chrono::steady_clock::now();
+    const enc::UpdateContent content = plan_copies(planner, shown.get(), *frame, area, stale);
+    result = planner.write_update(*frame, content, out);
+    ms = ms_since(started);
+  }
+
+  enc::UpdatePlanner planner;
+  // Set on the loop thread before the job starts.
+  rfb::FramePtr frame;
+  rfb::FramePtr shown;  // The client's picture before this update...
+  rfb::Region stale;    // ...except here.
+  rfb::Region area;
+  // Results.
+  rfb::ByteBuffer out;
+  enc::UpdateResult result;
+  double ms = 0;
+};
 
 ClientSession::ClientSession(SessionServices services, std::unique_ptr<Transport> transport,
                              rfb::FramePtr frame)
@@ -31,9 +89,11 @@ ClientSession::ClientSession(SessionServices services, std::unique_ptr<Transport
       transport_(std::move(transport)),
       peer_(transport_->peer()),
       conn_(s_.security, *this, connection_config(s_.config)),
-      planner_(s_.encoders),
+      encoding_(std::make_shared<Encoding>(s_.encoders)),
       read_buf_(kReadChunk),
-      frame_(std::move(frame)) {}
+      frame_(std::move(frame)) {
+  encoding_->planner.set_task_runner(s_.workers);
+}
 
 ClientSession::~ClientSession() {
   s_.loop.cancel_timer(handshake_timer_);
@@ -271,7 +331,7 @@ bool ClientSession::congested() {
   // One update in the queue at a time: while the previous one is still being written, damage
   // keeps accumulating (coalesced), so a slow client gets fewer, fresher updates and its queue
   // stays at most one update long.
-  return !conn_.output().empty();
+  return encoding_busy_ || !conn_.output().empty();
 }
 
 bool ClientSession::wants_frames() {
@@ -306,6 +366,10 @@ bool ClientSession::refuse_if_not_reading() {
 
 void ClientSession::on_set_pixel_format(const rfb::PixelFormat& format) {
   if (refuse_if_not_reading()) return;
+  if (encoding_busy_) {
+    pending_format_ = format;
+    return;
+  }
   client_format_ = format;
   formats_dirty_ = true;
   if (!format.true_colour) {
@@ -318,9 +382,21 @@ void ClientSession::on_set_pixel_format(const rfb::PixelFormat& format) {
 }
 
 void ClientSession::on_set_encodings(const std::vector<int32_t>& encodings) {
-  planner_.set_encodings(encodings);
+  if (encoding_busy_) {
+    pending_encodings_ = encodings;
+    return;
+  }
+  enc::UpdatePlanner& planner = encoding_->planner;
+  planner.set_encodings(encodings);
   log::debug("client ", peer_, ": ", encodings.size(), " encodings, preferred ",
-             s_.encoders.name(planner_.preferred_encoding()));
+             s_.encoders.name(planner.preferred_encoding()));
+}
+
+void ClientSession::apply_pending_settings() {
+  if (std::optional<std::vector<int32_t>> e = std::exchange(pending_encodings_, std::nullopt))
+    on_set_encodings(*e);
+  if (std::optional<rfb::PixelFormat> f = std::exchange(pending_format_, std::nullopt))
+    on_set_pixel_format(*f);
 }
 
 void ClientSession::on_update_request(const rfb::Rect& area, bool incremental) {
@@ -380,7 +456,8 @@ void ClientSession::on_capture(const rfb::Capture& capture) {
 
 void ClientSession::write_resize() {
   rfb::Size size = frame_->size();
-  if (!planner_.client_supports(rfb::encoding::kDesktopSize)) {
+  enc::UpdatePlanner& planner = encoding_->planner;
+  if (!planner.client_supports(rfb::encoding::kDesktopSize)) {
     // TigerVNC does the same: a client that cannot follow a resize would show garbage.
     close("the desktop was resized to " + std::to_string(size.width) + "x" +
           std::to_string(size.height) + " and the client does not support DesktopSize");
@@ -391,7 +468,7 @@ void ClientSession::write_resize() {
   content.changed = rfb::Region(whole(size));
   auto started = std::chrono::steady_clock::now();
   size_t before = conn_.output().size();
-  size_t rects = planner_.write_update(*frame_, content, conn_.output());
+  const size_t rects = planner.write_update(*frame_, content, conn_.output()).rects;
   conn_.set_framebuffer_size(size);
   requested_.clear();
   full_.clear();
@@ -399,45 +476,14 @@ void ClientSession::write_resize() {
   shown_frame_ = frame_;
   stale_.clear();
   ++updates_sent_;
-  log::debug(
-      "client ", peer_, ": resize to ", size.width, "x", size.height, ", ", rects, " rects, ",
-      conn_.output().size() - before, " bytes, ",
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
-      " ms");
-}
-
-enc::UpdateContent ClientSession::plan_copies(const rfb::Region& area) const {
-  enc::UpdateContent content;
-  content.changed = area;
-  // Scrolls and moves become CopyRect when the client's picture of the source is known: it is
-  // shown_frame_ outside stale_.
-  if (!shown_frame_ || !planner_.client_supports(rfb::encoding::kCopyRect) ||
-      shown_frame_->size() != frame_->size() || shown_frame_->format() != frame_->format() ||
-      area.area() < enc::kMinCopyArea)
-    return content;
-  enc::DetectedCopies d = enc::detect_copies(*shown_frame_, *frame_, area);
-  content.changed = std::move(d.remaining);
-  for (const enc::CopyOp& c : d.copies) {
-    const rfb::Rect src{c.src_x, c.src_y, c.dst.w, c.dst.h};
-    if (stale_.intersected(src).empty()) {
-      content.copies.push_back(c);
-    } else {
-      content.changed.add(c.dst);
-    }
-  }
-  // A later copy may read what an earlier one wrote; if an earlier copy was dropped, the
-  // detector's ordering no longer holds for the rest, so keep copies only if none was dropped.
-  if (content.copies.size() != d.copies.size()) {
-    for (const enc::CopyOp& c : content.copies) content.changed.add(c.dst);
-    content.copies.clear();
-  }
-  return content;
+  log::debug("client ", peer_, ": resize to ", size.width, "x", size.height, ", ", rects,
+             " rects, ", conn_.output().size() - before, " bytes, ", ms_since(started), " ms");
 }
 
 void ClientSession::try_send_update() {
   if (!normal() || !frame_ || !has_request() || congested()) return;
   if (formats_dirty_ || frame_->format() != planner_native_) {
-    planner_.set_formats(frame_->format(), client_format_);
+    encoding_->planner.set_formats(frame_->format(), client_format_);
     planner_native_ = frame_->format();
     formats_dirty_ = false;
   }
@@ -452,27 +498,60 @@ void ClientSession::try_send_update() {
   area.add(full_);
   area.intersect(whole(frame_->size()));
   if (area.empty()) return;
+  start_encoding(std::move(area));
+}
 
-  auto started = std::chrono::steady_clock::now();
-  size_t before = conn_.output().size();
-  enc::UpdateContent content = plan_copies(area);
-  size_t rects = planner_.write_update(*frame_, content, conn_.output());
+void ClientSession::start_encoding(rfb::Region area) {
+  Encoding& e = *encoding_;
+  e.frame = frame_;
+  e.shown = shown_frame_;
+  e.stale = stale_;
+  e.area = std::move(area);
+  e.out.clear();
+  // The requests are answered by this update. Once it arrives the client shows frame_ except
+  // where damage older than frame_ remains unsent; damage from later captures is relative to
+  // frame_ and is sent by the next update.
   requested_.clear();
   full_.clear();
-  damage_.subtract(area);
-  // What the client now shows: frame_ everywhere except what is still damaged (changed before
-  // this update and not sent: older than frame_).
+  damage_.subtract(e.area);
   shown_frame_ = frame_;
   stale_ = damage_;
+  encoding_busy_ = true;
+  if (!s_.workers) {
+    e.run();
+    finish_encoding();
+    return;
+  }
+  // The job keeps what it uses alive; it reports back only if the session still exists.
+  std::weak_ptr<bool> alive = alive_;
+  EventLoop& loop = s_.loop;
+  s_.workers->submit([job = encoding_, alive, &loop, this] {
+    job->run();
+    loop.post([alive, this] {
+      if (alive.lock()) finish_encoding();
+    });
+  });
+}
+
+void ClientSession::finish_encoding() {
+  encoding_busy_ = false;
+  Encoding& e = *encoding_;
+  e.frame.reset();
+  e.shown.reset();
+  if (finished_ || closing_) return;
+  rfb::ByteBuffer& out = conn_.output();
+  const size_t bytes = e.out.size();
+  out.take(e.out);  // Usually empty (one update in flight): the buffers swap, nothing is copied.
   ++updates_sent_;
   if (log::enabled(log::Level::kDebug)) {
-    log::debug("client ", peer_, ": update ", area.bounds().str(), " (", area.area(), " px), ",
-               rects, " rects, ", conn_.output().size() - before, " bytes, ",
-               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                   .count(),
-               " ms");
+    log::debug("client ", peer_, ": update ", e.area.bounds().str(), " (", e.area.area(), " px), ",
+               e.result.rects, " rects, ", bytes, " bytes, ", e.ms, " ms");
   }
+  apply_pending_settings();
   flush();
+  if (finished_) return;
+  try_send_update();
+  if (!finished_ && wants_frames()) s_.host.session_wants_frames(*this);
 }
 
 void ClientSession::send_bell() {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "server/config.h"
 #include "server/event_loop.h"
 #include "server/tcp.h"
+#include "server/worker_pool.h"
 
 namespace vncd::server {
 
@@ -52,6 +54,8 @@ struct SessionServices {
   rfb::InputSink& input;
   rfb::Clipboard& clipboard;
   SessionHost& host;
+  // Where updates are encoded; null encodes them on the loop thread (tests).
+  WorkerPool* workers = nullptr;
 };
 
 class ClientSession final : private rfb::ConnectionDelegate {
@@ -132,11 +136,27 @@ class ClientSession final : private rfb::ConnectionDelegate {
   // already decrypted).
   void schedule_buffered_read();
 
+  // An update being encoded on a worker: what it needs, and where it writes. The session and the
+  // job share it; the job alone touches it until it reports back on the loop thread.
+  struct Encoding;
+  // Starts encoding `area` of frame_ (on a worker when there is a pool).
+  void start_encoding(rfb::Region area);
+  // Loop thread: the encoded update is ready to be queued.
+  void finish_encoding();
+  // SetPixelFormat/SetEncodings that arrived while an update was being encoded take effect after
+  // it (the planner is the job's until then, and the update is in the old format).
+  void apply_pending_settings();
+
   SessionServices s_;
   std::unique_ptr<Transport> transport_;
   std::string peer_;
   rfb::Connection conn_;
-  enc::UpdatePlanner planner_;
+  std::shared_ptr<Encoding> encoding_;  // Holds the planner.
+  bool encoding_busy_ = false;          // A job owns encoding_.
+  std::optional<rfb::PixelFormat> pending_format_;
+  std::optional<std::vector<int32_t>> pending_encodings_;
+  // Posted completions check it: the session may be gone when a job reports back.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<uint8_t> read_buf_;
   // A layer (VeNCrypt's TLS) waiting for the first layer_clear_bytes_ of the output to be sent
   // as they are; then it wraps transport_.
@@ -150,7 +170,6 @@ class ClientSession final : private rfb::ConnectionDelegate {
   rfb::Region full_;           // Parts of requested_ asked for non-incrementally.
   rfb::FramePtr shown_frame_;  // The frame of the last update sent: the client's picture...
   rfb::Region stale_;          // ...except here (damage it has not been sent).
-  enc::UpdateContent plan_copies(const rfb::Region& area) const;
   rfb::PixelFormat client_format_;
   rfb::PixelFormat planner_native_;  // The native format last given to the planner.
   bool formats_dirty_ = true;

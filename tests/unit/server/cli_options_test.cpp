@@ -302,6 +302,16 @@ TEST(CliOptions, MaxFps) {
   EXPECT_THAT(parse_error({"--max-fps", "fast"}), HasSubstr("--max-fps needs a number"));
 }
 
+TEST(CliOptions, Threads) {
+  EXPECT_EQ(ServerConfig{}.threads, 0);  // One per core, decided when the server starts.
+  EXPECT_EQ(parse_ok({"--threads", "1"}).server.threads, 1);
+  EXPECT_EQ(parse_ok({"--threads=4"}).server.threads, 4);
+  EXPECT_EQ(parse_ok({"--threads", "64"}).server.threads, 64);
+  EXPECT_THAT(parse_error({"--threads", "0"}), HasSubstr("--threads needs a number"));
+  EXPECT_THAT(parse_error({"--threads", "65"}), HasSubstr("--threads needs a number"));
+  EXPECT_THAT(parse_error({"--threads", "many"}), HasSubstr("--threads needs a number"));
+}
+
 TEST(CliOptions, Virtual) {
   Options o = parse_ok({"--virtual", "640x480"});
   EXPECT_TRUE(o.virtual_requested);
@@ -413,6 +423,7 @@ TEST(CliOptions, HelpListsEveryFlag) {
                                           "--max-fps",
                                           "--virtual",
                                           "--session",
+                                          "--threads",
                                           "--help",
                                           "--version",
                                           "-display",

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <string>
 
 #include "encodings/registry.h"
@@ -42,14 +43,14 @@ std::span<const uint8_t> bytes(const std::string& s) {
 
 class SessionTest : public ::testing::Test {
  protected:
-  void make(bool refuse = false) {
+  void make(bool refuse = false, WorkerPool* workers = nullptr) {
     auto l = EventLoop::create();
     ASSERT_TRUE(l.ok());
     loop = std::move(*l);
     security = std::make_unique<TestSecurity>(refuse);
     auto t = std::make_unique<MemoryTransport>("mem:1");
     transport = t.get();
-    SessionServices services{*loop, config, *security, registry, desktop, desktop, host};
+    SessionServices services{*loop, config, *security, registry, desktop, desktop, host, workers};
     session = std::make_unique<ClientSession>(services, std::move(t), nullptr);
     ASSERT_TRUE(session->start().ok());
   }
@@ -139,6 +140,56 @@ TEST_F(SessionTest, AuthenticationFailureIsReportedOnlyAfterTheDelay) {
   ASSERT_GE(out.size(), 8u);
   EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + 4), (std::vector<uint8_t>{0, 0, 0, 1}));
   EXPECT_EQ(std::string(out.begin() + 8, out.end()), "wrong password");
+}
+
+TEST_F(SessionTest, EncodesOnWorkersAndAppliesSettingsThatArriveMeanwhileAfterwards) {
+  WorkerPool workers(2);
+  make(false, &workers);
+  handshake();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw}});
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  // The update is being encoded on a worker; its completion is posted to the loop, which has not
+  // run yet. A format and an encoding list sent meanwhile must not change that update.
+  EXPECT_TRUE(session->congested());
+  EXPECT_FALSE(session->wants_frames());
+  feed(rfb::SetPixelFormat{rfb::PixelFormat::rgb565()});
+  feed(rfb::SetEncodings{{rfb::encoding::kHextile, rfb::encoding::kRaw}});
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  ASSERT_TRUE(run_until([&] { return session->updates_sent() == 2; }));
+  ASSERT_TRUE(run_until([&] { return !session->congested(); }));
+  std::vector<uint8_t> out = transport->take_output();
+  // First: Raw in rgb888, as requested when it was started.
+  ASSERT_GE(out.size(), kFullUpdate);
+  EXPECT_EQ(out[15], rfb::encoding::kRaw);
+  // Second: in the new format with the new encoding (Hextile's header, 16-bit pixels).
+  ASSERT_GT(out.size(), kFullUpdate + 16);
+  const uint8_t* second = out.data() + kFullUpdate;
+  EXPECT_EQ(second[0], 0);  // FramebufferUpdate
+  EXPECT_EQ(second[15], rfb::encoding::kHextile);
+  EXPECT_LT(out.size() - kFullUpdate, 4 + 12 + 64 * 32 * 2 + 4 * 8 + 1);
+}
+
+TEST_F(SessionTest, ASessionDestroyedWhileItsUpdateIsEncodedIsNotCalledBack) {
+  WorkerPool workers(1);
+  make(false, &workers);
+  handshake();
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  EXPECT_TRUE(session->congested());
+  const int wants = host.wants;
+  session.reset();
+  // The job finishes and posts its completion; running it must not touch the session (ASan
+  // reports it if it does) nor its host.
+  for (int i = 0; i < 20; ++i) loop->run_once(milliseconds(5));
+  EXPECT_EQ(host.wants, wants);
+  EXPECT_EQ(host.finished, 0);
+  // The pool still works.
+  std::promise<void> ran;
+  workers.submit([&] { ran.set_value(); });
+  EXPECT_EQ(ran.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
 }
 
 TEST_F(SessionTest, UpdatesWaitForARequestAndAFrame) {
