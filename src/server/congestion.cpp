@@ -24,8 +24,10 @@ void CongestionControl::set_fences_supported(bool supported) {
 }
 
 void CongestionControl::update_sent(size_t bytes, Clock::time_point now) {
-  // Sent past the window: an overdue answer allowed it; the next such update waits a timeout.
-  if (fences_ && in_flight_bytes() > 0 && in_flight_bytes() >= window()) last_forced_ = now;
+  // Sent past the window (or a drain): an overdue answer allowed it; the next such update waits
+  // a whole timeout again.
+  const size_t in_flight = in_flight_bytes();
+  if (fences_ && in_flight > 0 && (in_flight >= window() || draining(now))) last_forced_ = now;
   if (!segment_open_) {
     segment_open_ = true;
     segment_first_queued_ = now;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <deque>
+#include <utility>
 #include <vector>
 
 namespace vncd::server {
@@ -412,6 +413,57 @@ TEST(CongestionControl, BaseRttFollowsASlowerRoute) {
     now += 100ms;
   }
   EXPECT_EQ(cc.base_rtt(), 60ms);
+}
+
+TEST(CongestionControl, BusyClientDrainsOncePerPeriodForACleanRtt) {
+  CongestionControl cc(true);
+  const Clock::time_point start = t0();
+  cc.fence_sent(1, start);  // A ping with nothing in flight: a clean sample.
+  ASSERT_TRUE(cc.fence_answered(1, start + 40ms));
+  EXPECT_EQ(cc.base_rtt(), 40ms);
+
+  // Small updates every 10 ms, each answered 50 ms later: data is always in flight, so no fence
+  // is clean, and far less than a window is in flight.
+  uint32_t id = 2;
+  std::deque<std::pair<Clock::time_point, uint32_t>> answers;
+  Clock::time_point now = start + 100ms;
+  // The first of them found nothing in flight: the last clean sample is its answer.
+  const Clock::time_point last_clean = now + 50ms;
+  for (; now < last_clean + CongestionControl::kBaseRttPeriod; now += 10ms) {
+    while (!answers.empty() && answers.front().first <= now) {
+      ASSERT_TRUE(cc.fence_answered(answers.front().second, answers.front().first));
+      answers.pop_front();
+    }
+    ASSERT_TRUE(cc.can_send(now));
+    cc.update_sent(100, now);
+    cc.fence_sent(id, now);
+    answers.emplace_back(now + 50ms, id++);
+  }
+  EXPECT_GT(cc.in_flight_bytes(), 0u);
+  EXPECT_LT(cc.in_flight_bytes(), cc.window());
+  // A period without a clean sample: nothing more until everything in flight is answered.
+  EXPECT_FALSE(cc.can_send(now));
+  while (!answers.empty()) {
+    ASSERT_TRUE(cc.fence_answered(answers.front().second, answers.front().first));
+    now = answers.front().first;
+    answers.pop_front();
+    if (!answers.empty()) {
+      EXPECT_FALSE(cc.can_send(now));
+    }
+  }
+  EXPECT_EQ(cc.in_flight_bytes(), 0u);
+  EXPECT_TRUE(cc.can_send(now));
+  // The update after the drain is clean; once it is answered, pipelining resumes.
+  cc.update_sent(100, now);
+  cc.fence_sent(id, now);
+  EXPECT_FALSE(cc.can_send(now + 10ms));
+  ASSERT_TRUE(cc.fence_answered(id++, now + 40ms));
+  now += 40ms;
+  cc.update_sent(100, now);
+  cc.fence_sent(id, now);
+  EXPECT_TRUE(cc.can_send(now + 10ms));
+  // The queueing-free delay, not the 50 ms the busy ones saw.
+  EXPECT_LE(cc.base_rtt(), 40ms) << cc.bandwidth();
 }
 
 TEST(CongestionControl, TurningFencesOffForgetsThem) {
