@@ -3,27 +3,39 @@
 // it to an rgb888 client: 2 warm-up runs, then the median (and min, max) of 9 timed runs in ms,
 // MPix/s and compressed bytes per pixel. As ceilings for the zlib-based and JPEG encoders, the
 // same pixels through zlib alone (each encoder's default level, on Raw's 32-bit pixels) and
-// TurboJPEG alone (Tight's quality level 8 settings). Prints a table; writes CSV.
+// TurboJPEG alone (Tight's quality level 8 settings). With --threads N the planner spreads each
+// update over a local N-thread pool (cpu_ms is then the whole process's CPU time). The
+// "deflate ..." rows compare one serial deflate stream with ZlibStream's pigz-style chunks (2
+// and 4 lanes) and cheaper strategies on ZRLE's tile data and Zlib's raw pixels: bytes are the
+// ratio cost of the parallel split. Prints a table; writes CSV.
 //
-//   bench_encode [CSV_PATH]   (default bench/results/encode.csv)
+//   bench_encode [--threads N] [--quick] [CSV_PATH]   (default bench/results/encode.csv)
 #include <turbojpeg.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "encodings/registry.h"
+#include "encodings/trle.h"
 #include "encodings/update_planner.h"
 #include "encodings/zlib_stream.h"
 #include "rfb/encoder.h"
 #include "rfb/frame.h"
+#include "rfb/task_runner.h"
 #include "rfb/wire.h"
 #include "support/test_images.h"
 
@@ -33,8 +45,8 @@ namespace E = vncd::rfb::encoding;
 
 constexpr int kWidth = 1920;
 constexpr int kHeight = 1080;
-constexpr int kWarmups = 2;
-constexpr int kRuns = 9;
+int kWarmups = 2;
+int kRuns = 9;
 constexpr double kPixels = double{kWidth} * kHeight;
 
 // Defaults of the encoders when the client sends no Compression Level (their headers), and
@@ -64,7 +76,8 @@ double now_ms() {
 
 double cpu_ms() {
   timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  // The process's: with --threads the pool's workers do part of the work.
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
 }
 
@@ -84,6 +97,91 @@ Row measure(const std::string& what, const char* image, const std::function<size
   const auto& med = wall[wall.size() / 2];
   return Row{what,      image, med.first, wall.front().first, wall.back().first, cpu_total / kRuns,
              med.second};
+}
+
+// A fork-join pool local to the bench (the server has its own): threads - 1 workers plus the
+// caller. Nested run() calls run inline.
+class PoolRunner final : public vncd::rfb::TaskRunner {
+ public:
+  explicit PoolRunner(size_t threads) : threads_(std::max<size_t>(threads, 1)) {
+    for (size_t i = 1; i < threads_; ++i) workers_.emplace_back([this] { loop(); });
+  }
+  ~PoolRunner() override {
+    {
+      std::lock_guard lk(m_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+  size_t concurrency() const override { return threads_; }
+  void run(size_t count, const std::function<void(size_t)>& fn) override {
+    std::unique_lock lk(m_);
+    if (busy_ || threads_ == 1 || count <= 1) {
+      lk.unlock();
+      for (size_t i = 0; i < count; ++i) fn(i);
+      return;
+    }
+    busy_ = true;
+    fn_ = &fn;
+    count_ = count;
+    next_ = 0;
+    ++generation_;
+    lk.unlock();
+    wake_.notify_all();
+    work();
+    lk.lock();
+    idle_.wait(lk, [&] { return active_ == 0 && next_ >= count_; });
+    fn_ = nullptr;
+    busy_ = false;
+  }
+
+ private:
+  void work() {
+    for (size_t i; (i = next_.fetch_add(1)) < count_;) (*fn_)(i);
+  }
+  void loop() {
+    uint64_t seen = 0;
+    std::unique_lock lk(m_);
+    for (;;) {
+      wake_.wait(lk, [&] { return stop_ || (generation_ != seen && fn_ != nullptr); });
+      if (stop_) return;
+      seen = generation_;
+      ++active_;
+      lk.unlock();
+      work();
+      lk.lock();
+      --active_;
+      idle_.notify_all();
+    }
+  }
+
+  const size_t threads_;
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable wake_, idle_;
+  bool stop_ = false, busy_ = false;
+  uint64_t generation_ = 0;
+  int active_ = 0;
+  const std::function<void(size_t)>* fn_ = nullptr;
+  size_t count_ = 0;
+  std::atomic<size_t> next_{0};
+};
+
+// One raw deflate stream with a given strategy, sync-flushed: the bench's yardstick for
+// strategies ZlibStream does not offer.
+size_t deflate_with(std::span<const uint8_t> in, int level, int strategy) {
+  z_stream z{};
+  if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, strategy) != Z_OK) std::exit(1);
+  std::vector<uint8_t> out(deflateBound(&z, in.size()) + 64);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_SYNC_FLUSH);
+  const size_t n = out.size() - z.avail_out;
+  deflateEnd(&z);
+  return n;
 }
 
 struct Encoding {
@@ -111,7 +209,21 @@ std::string machine_line() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string csv_path = argc > 1 ? argv[1] : "bench/results/encode.csv";
+  std::string csv_path = "bench/results/encode.csv";
+  size_t threads = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--threads" && i + 1 < argc) {
+      threads = static_cast<size_t>(std::max(1, std::atoi(argv[++i])));
+    } else if (a == "--quick") {
+      kWarmups = 1;
+      kRuns = 3;
+    } else {
+      csv_path = a;
+    }
+  }
+  PoolRunner pool(threads);
+  PoolRunner pool2(2), pool4(4);
 
   std::vector<Image> images;
   images.push_back({"ui", vncd::test::make_ui_image(kWidth, kHeight, 1)});
@@ -140,6 +252,7 @@ int main(int argc, char** argv) {
     for (const Encoding& e : encodings) {
       // One planner per client and image, as one connection: zlib streams persist across runs.
       vncd::enc::UpdatePlanner planner(registry);
+      planner.set_task_runner(&pool);
       planner.set_encodings(e.encodings);
       planner.set_formats(img.frame.format(), client);
       vncd::rfb::ByteBuffer out;
@@ -167,6 +280,37 @@ int main(int argc, char** argv) {
         return out.size();
       }));
     }
+    // Serial deflate against the pigz-style split, on ZRLE's tile data (level 2) and Zlib's raw
+    // pixels (level 5), fed as one rectangle per update would be.
+    {
+      vncd::rfb::ByteBuffer tiles;
+      vncd::enc::encode_tiles(pixels.view(), vncd::enc::trle::kZrleTileSize, tiles);
+      for (const auto& [label, data, level] :
+           {std::tuple<std::string, std::span<const uint8_t>, int>{"ZRLE tiles", tiles.span(),
+                                                                   kZrleLevel},
+            {"Zlib raw", raw, kZlibLevel}}) {
+        for (const auto& [lanes, runner] :
+             {std::pair<int, vncd::rfb::TaskRunner*>{1, nullptr}, {2, &pool2}, {4, &pool4}}) {
+          vncd::enc::ZlibStream stream(level);
+          vncd::rfb::ByteBuffer out;
+          const std::string what = "deflate " + label + " L" + std::to_string(level) +
+                                   (lanes == 1 ? " serial" : " pigz x" + std::to_string(lanes));
+          rows.push_back(measure(what, img.name, [&, r = runner] {
+            out.clear();
+            stream.compress(data, out, -1, r);
+            return out.size();
+          }));
+        }
+        for (const auto& [name, lvl, strategy] :
+             {std::tuple<const char*, int, int>{"L1", 1, Z_DEFAULT_STRATEGY},
+              {"Z_RLE", 1, Z_RLE},
+              {"Z_HUFFMAN_ONLY", 1, Z_HUFFMAN_ONLY}}) {
+          const std::string what = "deflate " + label + " " + name;
+          rows.push_back(measure(
+              what, img.name, [&, l = lvl, st = strategy] { return deflate_with(data, l, st); }));
+        }
+      }
+    }
     // TurboJPEG alone on the same pixels (rgb888 little endian is B,G,R,X in memory).
     {
       std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitCompress(), tjDestroy);
@@ -186,7 +330,7 @@ int main(int argc, char** argv) {
 
   std::printf("# %dx%d full-frame update to an rgb888 client, %d warm-ups, median of %d runs\n",
               kWidth, kHeight, kWarmups, kRuns);
-  std::printf("# %s\n", machine_line().c_str());
+  std::printf("# %s; planner threads: %zu\n", machine_line().c_str(), threads);
   std::printf("%-28s %-9s %9s %9s %9s %9s %9s %8s\n", "encoding", "image", "median_ms", "min_ms",
               "max_ms", "cpu_ms", "MPix/s", "B/pixel");
   for (const Row& r : rows)

@@ -9,11 +9,11 @@ namespace vncd::enc {
 namespace {
 
 // Raw deflate (negative window bits): the zlib header is ours to write.
-std::unique_ptr<z_stream> make_stream(int level) {
+std::unique_ptr<z_stream> make_stream(int level, int strategy = Z_DEFAULT_STRATEGY) {
   auto z = std::make_unique<z_stream>();
   std::memset(z.get(), 0, sizeof(z_stream));
   int rc = deflateInit2(z.get(), level < 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, -15, 8,
-                        Z_DEFAULT_STRATEGY);
+                        strategy);
   // deflateInit fails only for bad arguments or out of memory: both are our bugs or fatal.
   assert(rc == Z_OK);
   (void)rc;
@@ -51,14 +51,14 @@ void deflate_sync(z_stream& z, std::span<const uint8_t> in, rfb::ByteBuffer& out
 
 // Sets the level of a stream that has pending nothing (fresh or right after a sync flush);
 // anything deflateParams emits belongs to the stream and goes to `out`.
-void set_level(z_stream& z, int level, rfb::ByteBuffer& out) {
+void set_level(z_stream& z, int level, int strategy, rfb::ByteBuffer& out) {
   const size_t before = out.size();
   constexpr size_t kRoom = 64;
   z.next_in = nullptr;
   z.avail_in = 0;
   z.next_out = out.grow(kRoom);
   z.avail_out = kRoom;
-  int rc = deflateParams(&z, level, Z_DEFAULT_STRATEGY);
+  int rc = deflateParams(&z, level, strategy);
   assert(rc == Z_OK);
   (void)rc;
   out.truncate(before + (kRoom - z.avail_out));
@@ -76,9 +76,32 @@ void prime(z_stream& z, std::span<const uint8_t> dictionary) {
 
 }  // namespace
 
+double sampled_deflate_ratio(std::span<const uint8_t> in) {
+  constexpr size_t kSample = 8 * 1024;
+  if (in.size() < 4 * kSample) return 1.0;
+  z_stream z{};
+  // A 4 KiB window and small hash: enough to see runs and near repeats, cheap to set up.
+  if (deflateInit2(&z, 1, Z_DEFLATED, -12, 6, Z_DEFAULT_STRATEGY) != Z_OK) return 1.0;
+  uint8_t buf[kSample + 512];
+  size_t total_in = 0, total_out = 0;
+  for (size_t at : {in.size() / 3, 2 * (in.size() / 3)}) {
+    deflateReset(&z);
+    z.next_in = const_cast<Bytef*>(in.data() + at - kSample / 2);
+    z.avail_in = kSample;
+    z.next_out = buf;
+    z.avail_out = sizeof buf;
+    deflate(&z, Z_SYNC_FLUSH);
+    total_in += kSample;
+    total_out += sizeof buf - z.avail_out;
+  }
+  deflateEnd(&z);
+  return static_cast<double>(total_out) / static_cast<double>(total_in);
+}
+
 struct ZlibStream::Chunk {
   std::unique_ptr<z_stream> z;
   int level = -2;
+  int strategy = Z_DEFAULT_STRATEGY;
   std::vector<uint8_t> dictionary;
   rfb::ByteBuffer out;
   ~Chunk() { end_stream(z); }
@@ -95,6 +118,8 @@ ZlibStream::ZlibStream(ZlibStream&& o) noexcept
     : z_(std::move(o.z_)),
       level_(o.level_),
       z_level_(o.z_level_),
+      strategy_(o.strategy_),
+      z_strategy_(o.z_strategy_),
       header_due_(o.header_due_),
       z_stale_(o.z_stale_),
       window_(std::move(o.window_)),
@@ -106,6 +131,8 @@ ZlibStream& ZlibStream::operator=(ZlibStream&& o) noexcept {
     z_ = std::move(o.z_);
     level_ = o.level_;
     z_level_ = o.z_level_;
+    strategy_ = o.strategy_;
+    z_strategy_ = o.z_strategy_;
     header_due_ = o.header_due_;
     z_stale_ = o.z_stale_;
     window_ = std::move(o.window_);
@@ -133,9 +160,10 @@ void ZlibStream::remember(std::span<const uint8_t> in) {
 }
 
 void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level,
-                          rfb::TaskRunner* runner) {
+                          rfb::TaskRunner* runner, int strategy) {
   assert(z_);
   if (level >= 0 && level <= 9) level_ = level;
+  strategy_ = strategy;
   if (header_due_) {
     // RFC 1950: CMF 0x78 (deflate, 32 KiB window), FLG with FLEVEL as zlib writes it for this
     // level and FCHECK making the pair a multiple of 31; no preset dictionary.
@@ -157,9 +185,10 @@ void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int
       prime(*z_, window_);
       z_stale_ = false;
     }
-    if (z_level_ != level_) {
-      set_level(*z_, level_, out);
+    if (z_level_ != level_ || z_strategy_ != strategy_) {
+      set_level(*z_, level_, strategy_, out);
       z_level_ = level_;
+      z_strategy_ = strategy_;
     }
     deflate_sync(*z_, in, out);
   }
@@ -186,16 +215,17 @@ void ZlibStream::compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer&
                           in.begin() + static_cast<std::ptrdiff_t>(start));
     }
   }
-  const int level = level_;
+  const int level = level_, strategy = strategy_;
   runner.run(chunks, [&](size_t i) {
     Chunk& c = *chunks_[i];
     const size_t start = i * per;
     const size_t end = std::min(in.size(), start + per);
     c.out.clear();
-    if (!c.z || c.level != level) {
+    if (!c.z || c.level != level || c.strategy != strategy) {
       end_stream(c.z);
-      c.z = make_stream(level);
+      c.z = make_stream(level, strategy);
       c.level = level;
+      c.strategy = strategy;
     } else {
       deflateReset(c.z.get());
     }

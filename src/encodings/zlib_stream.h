@@ -15,6 +15,11 @@
 
 namespace vncd::enc {
 
+// How well a quick level-1 deflate packs a few samples of `in` (compressed / original bytes; 1.0
+// for input too short to tell). Cheap (two 8 KiB samples): lets an encoder pick a cheaper
+// strategy for data deflate barely shrinks (photos after ZRLE's tile coder).
+double sampled_deflate_ratio(std::span<const uint8_t> in);
+
 class ZlibStream {
  public:
   // Input shorter than this per chunk is not worth a chunk of its own: each chunk costs a
@@ -38,8 +43,9 @@ class ZlibStream {
   // the 32 KiB before it (deflateSetDictionary) and ended by a sync flush, so their concatenation
   // is the same single zlib stream the client inflates (slightly larger: matches cannot cross a
   // chunk boundary's lazy state).
+  // `strategy` is zlib's (Z_DEFAULT_STRATEGY, Z_RLE, ...), for this call on.
   void compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level = -1,
-                rfb::TaskRunner* runner = nullptr);
+                rfb::TaskRunner* runner = nullptr, int strategy = Z_DEFAULT_STRATEGY);
 
   // Starts a fresh stream (Tight's stream reset).
   void reset();
@@ -58,6 +64,8 @@ class ZlibStream {
   std::unique_ptr<z_stream> z_;
   int level_;    // For the next compress().
   int z_level_;  // z_'s.
+  int strategy_ = Z_DEFAULT_STRATEGY;
+  int z_strategy_ = Z_DEFAULT_STRATEGY;
   bool header_due_ = true;
   bool z_stale_ = false;         // The last output came from chunk streams: z_ must re-prime.
   std::vector<uint8_t> window_;  // The last kWindow bytes of input, for priming.

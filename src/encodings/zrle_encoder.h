@@ -15,6 +15,8 @@ class ZrleEncoder final : public rfb::Encoder {
   // Used when the client sends no CompressLevel pseudo-encoding. TigerVNC's default too: the
   // tile coder already removes most redundancy, so higher levels cost CPU for a few per cent.
   static constexpr int kDefaultCompressLevel = 2;
+  // Tile data whose level-1 samples deflate to more than this fraction is sent with Z_RLE.
+  static constexpr double kIncompressibleRatio = 0.8;
 
   ZrleEncoder() : stream_(kDefaultCompressLevel) {}
 
