@@ -11,6 +11,7 @@ using Seconds = std::chrono::duration<double>;
 }  // namespace
 
 void CongestionControl::set_fences_supported(bool supported) {
+  if (supported == fences_) return;  // Every SetEncodings says it again: keep what is measured.
   fences_ = supported;
   // Nothing sent before this point will be acknowledged by a fence.
   pending_count_ = 0;

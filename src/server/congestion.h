@@ -81,7 +81,8 @@ class CongestionControl {
   explicit CongestionControl(bool fences_supported = false) : fences_(fences_supported) {}
 
   // Whether the client answers fences; set when its SetEncodings lists the Fence
-  // pseudo-encoding. Turning it off forgets the pending fences.
+  // pseudo-encoding (each SetEncodings may repeat it: no change, no effect). A change forgets the
+  // pending fences and what is in flight.
   void set_fences_supported(bool supported);
   bool fences_supported() const { return fences_; }
 

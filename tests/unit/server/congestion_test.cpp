@@ -471,6 +471,10 @@ TEST(CongestionControl, TurningFencesOffForgetsThem) {
   Clock::time_point now = t0();
   cc.update_sent(5000, now);
   cc.fence_sent(1, now);
+  // A repeated SetEncodings that still lists the Fence pseudo-encoding changes nothing.
+  cc.set_fences_supported(true);
+  EXPECT_EQ(cc.pending_fences(), 1u);
+  EXPECT_EQ(cc.in_flight_bytes(), 5000u);
   cc.set_fences_supported(false);
   EXPECT_EQ(cc.pending_fences(), 0u);
   EXPECT_EQ(cc.in_flight_bytes(), 0u);
