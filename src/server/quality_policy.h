@@ -63,9 +63,10 @@ class QualityPolicy {
   static constexpr int kSubsampling2X = 2;
 
   // One quality level: used when the bandwidth gives the changing area at least
-  // `min_bytes_per_pixel` per changed pixel. Rough JPEG sizes on photo content: q95 4:4:4 ~0.6
-  // B/px, q80 ~0.25, q60 4:2:0 ~0.12, q40 ~0.08, q20 4:2:0 ~0.05 (libjpeg-turbo figures), each
-  // level asks for ~1.5x its own size so the link keeps headroom.
+  // `min_bytes_per_pixel` per changed pixel. Assumed JPEG sizes on photo-like content (rough
+  // estimates, not yet measured here: bench/ should confirm them): q95 4:4:4 ~0.6 B/px, q80
+  // ~0.25, q60 4:2:0 ~0.12, q40 ~0.08, q20 4:2:0 ~0.05; each level asks for ~1.5x its own size
+  // so the link keeps headroom.
   struct Level {
     double min_bytes_per_pixel;
     int quality_cap;
@@ -73,9 +74,9 @@ class QualityPolicy {
   };
   static constexpr Level kLevels[] = {
       {0.8, -1, -1},               // Plenty: the client's own quality.
-      {0.35, 80, -1},              //
-      {0.18, 60, kSubsampling2X},  //
-      {0.10, 40, kSubsampling2X},  //
+      {0.35, 80, -1},              // Good: barely visible loss.
+      {0.18, 60, kSubsampling2X},  // Fair.
+      {0.10, 40, kSubsampling2X},  // Low.
       {0.0, 20, kSubsampling4X},   // Scarce: small and blurry beats stalled.
   };
   static constexpr int kLevelCount = static_cast<int>(std::size(kLevels));
