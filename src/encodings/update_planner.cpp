@@ -175,6 +175,30 @@ bool UpdatePlanner::encode_piece(size_t lane, const rfb::Frame& frame, const Pie
   return enc.last_was_lossy();
 }
 
+// Stateless encoders can only share out whole rectangles: cut tall ones into bands of whole
+// 64-row tile rows (Hextile's and TRLE's 16, ZRLE's 64), about two per thread so that uneven
+// content still balances. Costs a rectangle header and a restarted tile state per band.
+std::vector<UpdatePlanner::Piece> UpdatePlanner::strips_for_threads(std::vector<Piece> pieces) {
+  constexpr int kAlign = 64;
+  const int threads = static_cast<int>(runner_->concurrency());
+  std::vector<Piece> out;
+  out.reserve(pieces.size());
+  for (const Piece& p : pieces) {
+    // Raw is a copy: bands would only add one.
+    if (p.rect.h < 2 * kAlign || p.rect.area() < kMinStripArea ||
+        p.encoding == rfb::encoding::kRaw || encoder(p.encoding).traits().max_lanes != 0) {
+      out.push_back(p);
+      continue;
+    }
+    const int want = (p.rect.h + 2 * threads - 1) / (2 * threads);
+    const int band = std::max(kAlign, (want + kAlign - 1) / kAlign * kAlign);
+    for (int y = p.rect.y; y < p.rect.bottom(); y += band)
+      out.push_back(Piece{
+          {p.rect.x, y, p.rect.w, std::min(band, p.rect.bottom() - y)}, p.encoding, p.lossless});
+  }
+  return out;
+}
+
 // Groups the pieces by encoding; each encoding's pieces go to as many encoder instances as its
 // traits allow and the runner has threads, in contiguous runs of about equal area so that every
 // instance sees its pieces in wire order (Tight's streams need it).
@@ -264,6 +288,8 @@ UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateCo
     if (rects.size() > kMaxRectsPerUpdate) rects = {region.bounds()};
     for (const rfb::Rect& r : rects) split(r, encoding_for(frame.view(r)), pass == 1, pieces);
   }
+
+  if (runner_ && runner_->concurrency() > 1) pieces = strips_for_threads(std::move(pieces));
 
   const size_t count = (content.resize ? 1 : 0) + copies.size() + pieces.size();
   rfb::write_framebuffer_update_header(out, static_cast<uint16_t>(std::min<size_t>(count, 65535)));

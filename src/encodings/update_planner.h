@@ -58,6 +58,8 @@ class UpdatePlanner {
   // Solid areas smaller than this are left to the encoder: splitting them off costs headers.
   static constexpr int kMinSolidArea = 2048;
   static constexpr int kSolidBlock = 16;
+  // With several threads, stateless encodings' rectangles above this area are cut into bands.
+  static constexpr int kMinStripArea = 128 * 1024;
 
   explicit UpdatePlanner(const EncoderRegistry& registry);
   ~UpdatePlanner();
@@ -113,6 +115,7 @@ class UpdatePlanner {
                     const rfb::EncodeSettings& settings, std::vector<uint8_t>& scratch,
                     rfb::TaskRunner* runner, rfb::ByteBuffer& out);
   std::vector<Task> plan_tasks(const std::vector<Piece>& pieces);
+  std::vector<Piece> strips_for_threads(std::vector<Piece> pieces);
 
   const EncoderRegistry& registry_;
   std::vector<int32_t> client_encodings_;
