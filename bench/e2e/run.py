@@ -496,7 +496,8 @@ def fullframe_table(results, encodings, servers):
             lines.append(line)
     lines.append("  wall: non-incremental whole-screen request sent to the update decoded (median "
                  "over the frames); CPU: the server's CPU time over the timed frames / frames "
-                 "(the encode cost, with whatever the server does meanwhile); X: the X server's")
+                 "(the encode cost, with whatever the server does meanwhile); X: the X server's "
+                 "CPU per frame")
     return lines
 
 
@@ -605,9 +606,10 @@ def targets(results, slow_rows, workloads, encodings, servers):
         fmt(slow[0]["ratio"], 2) if slow else "not run",
         None if not slow or slow[0]["ratio"] is None else slow[0]["ratio"] >= 0.9)
     width = max(len(t) for t, _, _ in rows) if rows else 0
+    mwidth = max([len(m) for _, m, _ in rows] + [8])
     lines = ["", "Targets (issue 4; '-': not measured in this run)",
-             "%-*s | %-34s | %s" % (width, "target", "measured", "met?")]
-    lines += ["%-*s | %-34s | %s" % (width, t, m, ok) for t, m, ok in rows]
+             "%-*s | %-*s | %s" % (width, "target", mwidth, "measured", "met?")]
+    lines += ["%-*s | %-*s | %s" % (width, t, mwidth, m, ok) for t, m, ok in rows]
     return lines
 
 
