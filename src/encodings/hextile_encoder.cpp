@@ -44,8 +44,16 @@ void HextileEncoder::encode_tile(const rfb::PixelView& tile, HextileTileState& s
   const size_t raw_size =
       1 + static_cast<size_t>(tile.width) * static_cast<size_t>(tile.height) * pixel_bytes;
 
-  // A tile has at most 256 pixels, so its palette is always complete.
-  build_palette(tile, Palette::kMaxColours, palette_);
+  // Every colour but the background needs a subrectangle of 2 + pixel_bytes bytes at least
+  // (plus a mask and a count byte): past this many colours the tile can only go Raw, so the
+  // count stops there (photos: most tiles).
+  const int max_colours = static_cast<int>(
+      std::min<size_t>(Palette::kMaxColours, 1 + (raw_size - 2) / (2 + pixel_bytes)));
+  if (!build_palette(tile, std::max(2, max_colours), palette_)) {
+    put_raw_tile(out, tile);
+    state = HextileTileState{};  // Neither colour may be carried over a Raw tile.
+    return;
+  }
   if (palette_.size() == 1) {
     const uint32_t c = palette_.colour(0);
     if (state.background_valid && state.background == c) {
