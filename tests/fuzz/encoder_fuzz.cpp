@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "rfb/frame.h"
 #include "rfb/pixel_converter.h"
 #include "rfb/pixel_format.h"
+#include "rfb/task_runner.h"
 #include "rfb/wire.h"
 #include "support/pixel_reference.h"
 #include "support/reference_decoder.h"
@@ -155,12 +157,29 @@ void direct(int32_t encoding, const PixelFormat& client, const vncd::rfb::Encode
   }
 }
 
+// Claims several threads but runs the calls inline, last index first: drives the planner's lanes,
+// bands and pigz-style deflate deterministically, and catches work that depends on call order.
+class ReversedRunner final : public vncd::rfb::TaskRunner {
+ public:
+  explicit ReversedRunner(size_t n) : n_(n) {}
+  size_t concurrency() const override { return n_; }
+  void run(size_t count, const std::function<void(size_t)>& fn) override {
+    for (size_t i = count; i-- > 0;) fn(i);
+  }
+
+ private:
+  size_t n_;
+};
+
 // Two updates through the planner (solid-area extraction, splitting, encoder choice, CopyRect):
-// the whole frame, then a scroll of part of it plus a changed rectangle.
+// the whole frame, then a scroll of part of it plus a changed rectangle. Bits 1-2 of `shape`
+// pick a (simulated) thread count of 1..4.
 void planned(int32_t encoding, const PixelFormat& client, int w, int h, int colours, uint8_t shape,
              uint8_t compress, Bytes& in) {
   const vncd::enc::EncoderRegistry registry = vncd::enc::EncoderRegistry::builtin();
   vncd::enc::UpdatePlanner planner(registry);
+  ReversedRunner runner(1 + ((shape >> 1) & 3));
+  planner.set_task_runner(&runner);
   std::vector<int32_t> encodings = {encoding};
   if (shape & 1) encodings.insert(encodings.begin(), vncd::rfb::encoding::kCopyRect);
   if (compress < 10) encodings.push_back(vncd::rfb::encoding::kCompressLevel0 + compress);
