@@ -107,7 +107,8 @@ class TightEncoder final : public rfb::Encoder {
   // Starts all four zlib streams afresh; the next rectangle tells the client to do the same
   // (compression-control bits 0-3). Needed whenever encoded output is discarded unsent, since
   // the client's dictionaries would no longer match ours.
-  void reset_streams() { pending_resets_ = 0x0f; }
+  // As lane i of k > 1 only stream i is this instance's to reset.
+  void reset_streams() { pending_resets_ = static_cast<uint8_t>(lanes_ > 1 ? 1u << lane_ : 0x0fu); }
 
   bool last_was_lossy() const override { return last_method_ == Method::kJpeg; }
   // Lane i of k > 1 sends all its zlib data through stream i; k == 1 uses the four streams by

@@ -176,6 +176,38 @@ INSTANTIATE_TEST_SUITE_P(AllEncodings, Parallel,
                            return std::get<0>(p.param).name + "_" + std::get<1>(p.param).name;
                          });
 
+// The server may change its pool between updates: Tight's lanes re-split its streams (with
+// resets), ZRLE/Zlib switch between serial and chunked deflate on the same stream.
+TEST(ParallelSwitch, ThreadCountChangesBetweenUpdates) {
+  const std::vector<Step> s = steps();
+  test::PoolRunner p2(2), p3(3), p4(4);
+  rfb::TaskRunner* runners[] = {&p3, nullptr, &p4, &p2, &p4, nullptr, &p3, &p2};
+  for (const Encoding& e : kEncodings) {
+    for (const test::NamedFormat& fmt : test::test_pixel_formats()) {
+      const EncoderRegistry reg = EncoderRegistry::builtin();
+      UpdatePlanner planner(reg);
+      planner.set_encodings(e.list);
+      planner.set_formats(s[0].frame.format(), fmt.format);
+      test::ReferenceClient ref(kW, kH, fmt.format);
+      for (size_t i = 0; i < std::size(runners); ++i) {
+        planner.set_task_runner(runners[i]);
+        const Step& step = s[i % s.size()];
+        rfb::ByteBuffer b;
+        planner.write_update(step.frame, step.content, b);
+        rfb::Reader r(b.span());
+        Status st = ref.decode_update(r);
+        ASSERT_TRUE(st) << e.name << " " << fmt.name << " update " << i << ": "
+                        << st.error().message();
+        // The steps go round in order, so each leaves the client showing its frame.
+        if (!e.lossy) {
+          ASSERT_TRUE(same_colours(ref.fb.pixels, pixels_of(step.frame, fmt.format), fmt.format))
+              << e.name << " " << fmt.name << " update " << i;
+        }
+      }
+    }
+  }
+}
+
 // Inflates everything given so far with one zlib stream, as a client does.
 class Inflater {
  public:
