@@ -66,7 +66,19 @@ struct ClientSession::Encoding {
   // Worker (or loop) thread: plans CopyRects and encodes the update into `out`.
   void run() {
     const auto started = std::chrono::steady_clock::now();
-    const enc::UpdateContent content = plan_copies(planner, shown.get(), *frame, area, stale);
+    // rfbproto.rst "FramebufferUpdateRequest": a non-incremental request says the client lost
+    // that area, so no CopyRect goes there and none reads from there.
+    rfb::Region incremental = job.area;
+    incremental.subtract(job.full);
+    rfb::Region unknown = stale;
+    unknown.add(job.full);
+    enc::UpdateContent content = plan_copies(planner, shown.get(), *frame, incremental, unknown);
+    content.changed.add(job.full);
+    content.changed.add(job.refresh);
+    content.lossless = job.plan.lossless;
+    content.lossless.add(job.refresh);
+    content.jpeg_quality_cap = job.plan.quality_cap;
+    content.jpeg_subsampling = job.plan.subsampling;
     result = planner.write_update(*frame, content, out);
     ms = ms_since(started);
   }
@@ -76,7 +88,7 @@ struct ClientSession::Encoding {
   rfb::FramePtr frame;
   rfb::FramePtr shown;  // The client's picture before this update...
   rfb::Region stale;    // ...except here.
-  rfb::Region area;
+  Job job;
   // Results.
   rfb::ByteBuffer out;
   enc::UpdateResult result;
@@ -101,6 +113,7 @@ ClientSession::~ClientSession() {
   s_.loop.cancel_timer(close_timer_);
   s_.loop.cancel_timer(read_again_timer_);
   s_.loop.cancel_timer(idle_timer_);
+  s_.loop.cancel_timer(wake_timer_);
   if (transport_->fd() >= 0) s_.loop.unwatch(transport_->fd());
 }
 
@@ -268,6 +281,7 @@ void ClientSession::flush() {
     out.consume(*n);
     if (pending_layer_) layer_clear_bytes_ -= *n;
   }
+  congestion_.queued(out.size());
   update_interest();
 }
 
@@ -316,7 +330,9 @@ void ClientSession::finish(const std::string& reason) {
   s_.loop.cancel_timer(close_timer_);
   s_.loop.cancel_timer(read_again_timer_);
   s_.loop.cancel_timer(idle_timer_);
+  s_.loop.cancel_timer(wake_timer_);
   handshake_timer_ = failure_timer_ = close_timer_ = read_again_timer_ = idle_timer_ = 0;
+  wake_timer_ = 0;
   if (int fd = transport_->fd(); fd >= 0) s_.loop.unwatch(fd);
   transport_->close();
   log::info("client ", peer_, " disconnected: ", finish_reason_);
@@ -328,10 +344,11 @@ bool ClientSession::view_only() const {
 }
 
 bool ClientSession::congested() {
-  // One update in the queue at a time: while the previous one is still being written, damage
-  // keeps accumulating (coalesced), so a slow client gets fewer, fresher updates and its queue
-  // stays at most one update long.
-  return encoding_busy_ || !conn_.output().empty();
+  // One update in the queue at a time: while the previous one is still being encoded or written,
+  // damage keeps accumulating (coalesced), so a slow client gets fewer, fresher updates and its
+  // queue stays at most one update long. With fences, also about one update in the network.
+  return encoding_busy_ || !conn_.output().empty() ||
+         !congestion_.can_send(EventLoop::Clock::now());
 }
 
 bool ClientSession::wants_frames() {
@@ -348,6 +365,7 @@ rfb::ServerInitInfo ClientSession::on_client_init(bool shared) {
   // The client has no picture yet: everything counts as changed, so even an incremental first
   // request gets the whole screen.
   damage_ = rfb::Region(whole(info.size));
+  quality_.resize(info.size);
   return info;
 }
 
@@ -367,7 +385,7 @@ bool ClientSession::refuse_if_not_reading() {
 void ClientSession::on_set_pixel_format(const rfb::PixelFormat& format) {
   if (refuse_if_not_reading()) return;
   if (encoding_busy_) {
-    pending_format_ = format;
+    defer([this, format] { on_set_pixel_format(format); });
     return;
   }
   client_format_ = format;
@@ -383,20 +401,118 @@ void ClientSession::on_set_pixel_format(const rfb::PixelFormat& format) {
 
 void ClientSession::on_set_encodings(const std::vector<int32_t>& encodings) {
   if (encoding_busy_) {
-    pending_encodings_ = encodings;
+    defer([this, encodings] { on_set_encodings(encodings); });
     return;
   }
   enc::UpdatePlanner& planner = encoding_->planner;
   planner.set_encodings(encodings);
   log::debug("client ", peer_, ": ", encodings.size(), " encodings, preferred ",
              s_.encoders.name(planner.preferred_encoding()));
+  const bool fences = planner.client_supports(rfb::encoding::kFence);
+  congestion_.set_fences_supported(fences);
+  if (fences && !fence_announced_) {
+    // rfbproto.rst "Fence Pseudo-encoding": a fence of ours tells the client we support them;
+    // its answer is also the first round-trip sample.
+    fence_announced_ = true;
+    send_fence();
+  }
+  if (planner.client_supports(rfb::encoding::kContinuousUpdates) && !cu_announced_) {
+    // rfbproto.rst "ContinuousUpdates Pseudo-encoding": an EndOfContinuousUpdates says we
+    // support them.
+    cu_announced_ = true;
+    rfb::write_end_of_continuous_updates(conn_.output());
+  }
 }
 
-void ClientSession::apply_pending_settings() {
-  if (std::optional<std::vector<int32_t>> e = std::exchange(pending_encodings_, std::nullopt))
-    on_set_encodings(*e);
-  if (std::optional<rfb::PixelFormat> f = std::exchange(pending_format_, std::nullopt))
-    on_set_pixel_format(*f);
+void ClientSession::send_fence() {
+  const uint32_t id = next_fence_id_++;
+  const uint8_t payload[4] = {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
+                              static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
+  // BlockBefore: the answer means everything before the fence has been received and processed.
+  rfb::write_fence(conn_.output(), rfb::fence::kBlockBefore | rfb::fence::kRequest, payload);
+  congestion_.fence_sent(id, EventLoop::Clock::now());
+}
+
+void ClientSession::on_enable_continuous_updates(bool enable, const rfb::Rect& area) {
+  if (!cu_announced_) {
+    // The client may only use the extension after our EndOfContinuousUpdates announced it.
+    log::debug("client ", peer_, ": EnableContinuousUpdates without the pseudo-encoding ignored");
+    return;
+  }
+  if (enable) {
+    cu_enabled_ = true;
+    cu_area_ = area;
+    return;
+  }
+  cu_enabled_ = false;
+  cu_area_ = rfb::Rect{};
+  // rfbproto.rst "EnableContinuousUpdates": every disable is answered, after the last update.
+  auto answer = [this] { rfb::write_end_of_continuous_updates(conn_.output()); };
+  if (encoding_busy_)
+    defer(answer);
+  else
+    answer();
+}
+
+void ClientSession::on_fence(uint32_t flags, std::span<const uint8_t> payload) {
+  if (flags & rfb::fence::kRequest) {
+    // rfbproto.rst "ClientFence": answered with Request and unknown bits cleared. Messages before
+    // it that wait for the update being encoded take effect first (BlockBefore), and the message
+    // after it waits behind the answer (SyncNext, BlockAfter): the deferred queue keeps order.
+    auto answer = [this, flags, data = std::vector<uint8_t>(payload.begin(), payload.end())] {
+      rfb::write_fence(conn_.output(), rfb::fence::response_flags(flags), data);
+    };
+    if (encoding_busy_)
+      defer(std::move(answer));
+    else
+      answer();
+    return;
+  }
+  // The answer to one of ours.
+  if (payload.size() != 4) return;
+  const uint32_t id = (uint32_t{payload[0]} << 24) | (uint32_t{payload[1]} << 16) |
+                      (uint32_t{payload[2]} << 8) | uint32_t{payload[3]};
+  congestion_.fence_answered(id, EventLoop::Clock::now());
+}
+
+void ClientSession::defer(std::function<void()> action) {
+  if (deferred_.size() >= kMaxDeferred) {
+    close("client sent more than " + std::to_string(kMaxDeferred) +
+          " settings changes and fences during one update");
+    return;
+  }
+  deferred_.push_back(std::move(action));
+}
+
+void ClientSession::run_deferred() {
+  std::vector<std::function<void()>> actions;
+  actions.swap(deferred_);
+  for (auto& a : actions) {
+    if (finished_ || closing_) return;
+    a();
+  }
+}
+
+bool ClientSession::lossy_client() const {
+  const enc::UpdatePlanner& planner = encoding_->planner;
+  const rfb::EncodeSettings& st = planner.settings();
+  return planner.preferred_encoding() == rfb::encoding::kTight &&
+         (st.quality_level >= 0 || st.fine_quality >= 0);
+}
+
+void ClientSession::wake_at(EventLoop::Clock::time_point when) {
+  if (wake_timer_ != 0) {
+    if (wake_time_ <= when) return;
+    s_.loop.cancel_timer(wake_timer_);
+  }
+  wake_time_ = when;
+  const auto delay = std::max(EventLoop::Clock::duration::zero(), when - EventLoop::Clock::now());
+  wake_timer_ = s_.loop.add_timer(std::chrono::ceil<std::chrono::milliseconds>(delay), [this] {
+    wake_timer_ = 0;
+    if (finished_ || closing_) return;
+    try_send_update();
+    if (!finished_ && wants_frames()) s_.host.session_wants_frames(*this);
+  });
 }
 
 void ClientSession::on_update_request(const rfb::Rect& area, bool incremental) {
@@ -407,6 +523,8 @@ void ClientSession::on_update_request(const rfb::Rect& area, bool incremental) {
       rfb::write_framebuffer_update_header(conn_.output(), 0);
     return;
   }
+  // rfbproto.rst "EnableContinuousUpdates": while they are on, incremental requests are ignored.
+  if (incremental && cu_enabled_) return;
   requested_.add(area);
   if (!incremental) full_.add(area);
 }
@@ -448,10 +566,12 @@ bool ClientSession::on_transport_layer(std::unique_ptr<rfb::TransportLayer> laye
 void ClientSession::on_capture(const rfb::Capture& capture) {
   if (!capture.frame || finished_) return;
   frame_ = capture.frame;
-  if (capture.size_changed || frame_->size() != conn_.framebuffer_size())
+  if (capture.size_changed || frame_->size() != conn_.framebuffer_size()) {
     damage_.add(whole(frame_->size()));
-  else
+  } else {
     damage_.add(capture.changed);
+    if (lossy_client()) quality_.changed(capture.changed, EventLoop::Clock::now());
+  }
 }
 
 void ClientSession::write_resize() {
@@ -470,6 +590,7 @@ void ClientSession::write_resize() {
   size_t before = conn_.output().size();
   const size_t rects = planner.write_update(*frame_, content, conn_.output()).rects;
   conn_.set_framebuffer_size(size);
+  quality_.resize(size);
   requested_.clear();
   full_.clear();
   damage_.clear();
@@ -481,7 +602,12 @@ void ClientSession::write_resize() {
 }
 
 void ClientSession::try_send_update() {
-  if (!normal() || !frame_ || !has_request() || congested()) return;
+  if (!normal() || !frame_ || !has_request() || encoding_busy_ || !conn_.output().empty()) return;
+  const auto now = EventLoop::Clock::now();
+  if (!congestion_.can_send(now)) {
+    if (std::optional<EventLoop::Clock::time_point> t = congestion_.wake_time()) wake_at(*t);
+    return;  // Otherwise a fence answer or a flush brings us back.
+  }
   if (formats_dirty_ || frame_->format() != planner_native_) {
     encoding_->planner.set_formats(frame_->format(), client_format_);
     planner_native_ = frame_->format();
@@ -493,27 +619,47 @@ void ClientSession::try_send_update() {
     return;
   }
   // rfbproto.rst "FramebufferUpdateRequest": incremental requests get what changed inside them,
-  // non-incremental ones all of their area.
-  rfb::Region area = damage_.intersected(requested_);
+  // non-incremental ones all of their area; "EnableContinuousUpdates": the continuous area is
+  // always requested.
+  rfb::Region wanted = requested_;
+  if (cu_enabled_) wanted.add(cu_area_);
+  wanted.add(full_);
+  rfb::Region area = damage_.intersected(wanted);
   area.add(full_);
   area.intersect(whole(frame_->size()));
-  if (area.empty()) return;
-  start_encoding(std::move(area));
+  Job job;
+  if (lossy_client()) {
+    // Automatic lossless refresh: what went as JPEG and has been still since is sent again
+    // without loss, when the client asks for updates there.
+    job.refresh = quality_.refresh_due(now, congestion_.bandwidth());
+    job.refresh.intersect(wanted);
+    job.refresh.subtract(area);
+    if (area.empty() && job.refresh.empty()) {
+      const auto next = quality_.next_refresh_time();
+      if (next != EventLoop::Clock::time_point::max()) wake_at(next);
+      return;
+    }
+    job.plan = quality_.plan(area, now, congestion_.bandwidth());
+  }
+  if (area.empty() && job.refresh.empty()) return;
+  job.area = std::move(area);
+  job.full = full_.intersected(whole(frame_->size()));
+  start_encoding(std::move(job));
 }
 
-void ClientSession::start_encoding(rfb::Region area) {
+void ClientSession::start_encoding(Job job) {
   Encoding& e = *encoding_;
   e.frame = frame_;
   e.shown = shown_frame_;
   e.stale = stale_;
-  e.area = std::move(area);
+  e.job = std::move(job);
   e.out.clear();
   // The requests are answered by this update. Once it arrives the client shows frame_ except
   // where damage older than frame_ remains unsent; damage from later captures is relative to
   // frame_ and is sent by the next update.
   requested_.clear();
   full_.clear();
-  damage_.subtract(e.area);
+  damage_.subtract(e.job.area);
   shown_frame_ = frame_;
   stale_ = damage_;
   encoding_busy_ = true;
@@ -539,15 +685,27 @@ void ClientSession::finish_encoding() {
   e.frame.reset();
   e.shown.reset();
   if (finished_ || closing_) return;
-  rfb::ByteBuffer& out = conn_.output();
+  const auto now = EventLoop::Clock::now();
   const size_t bytes = e.out.size();
-  out.take(e.out);  // Usually empty (one update in flight): the buffers swap, nothing is copied.
+  // Usually the queue is empty (one update in flight): the buffers swap, nothing is copied.
+  conn_.output().take(e.out);
   ++updates_sent_;
+  congestion_.update_sent(bytes, now);
+  if (congestion_.fences_supported()) send_fence();
+  if (lossy_client()) {
+    rfb::Region lossless = e.job.area;
+    lossless.add(e.job.refresh);
+    lossless.subtract(e.result.lossy);
+    quality_.sent(e.result.lossy, lossless, now);
+  }
   if (log::enabled(log::Level::kDebug)) {
-    log::debug("client ", peer_, ": update ", e.area.bounds().str(), " (", e.area.area(), " px), ",
+    log::debug("client ", peer_, ": update ", e.job.area.bounds().str(), " (", e.job.area.area(),
+               " px", e.job.refresh.empty() ? "" : ", lossless refresh ",
+               e.job.refresh.empty() ? "" : std::to_string(e.job.refresh.area()) + " px", "), ",
                e.result.rects, " rects, ", bytes, " bytes, ", e.ms, " ms");
   }
-  apply_pending_settings();
+  run_deferred();
+  if (finished_ || closing_) return;
   flush();
   if (finished_) return;
   try_send_update();

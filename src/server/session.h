@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,7 +20,9 @@
 #include "rfb/platform.h"
 #include "rfb/security.h"
 #include "server/config.h"
+#include "server/congestion.h"
 #include "server/event_loop.h"
+#include "server/quality_policy.h"
 #include "server/tcp.h"
 #include "server/worker_pool.h"
 
@@ -103,7 +107,9 @@ class ClientSession final : private rfb::ConnectionDelegate {
   // An update request is outstanding and the client can take an update now: new frames would
   // be used.
   bool wants_frames();
-  bool has_request() const { return !requested_.empty() || !full_.empty(); }
+  bool has_request() const {
+    return !requested_.empty() || !full_.empty() || (cu_enabled_ && !cu_area_.empty());
+  }
   bool congested();
   bool refuse_if_not_reading();
   // Bytes queued for the client and not yet taken by the transport.
@@ -123,6 +129,8 @@ class ClientSession final : private rfb::ConnectionDelegate {
   void on_cut_text(const std::string& latin1) override;
   void on_cut_text_dropped(uint32_t length) override;
   bool on_transport_layer(std::unique_ptr<rfb::TransportLayer> layer) override;
+  void on_enable_continuous_updates(bool enable, const rfb::Rect& area) override;
+  void on_fence(uint32_t flags, std::span<const uint8_t> payload) override;
 
   bool view_only() const;
   // Everything that follows a change of the connection's state (after feed(), a timer, close()).
@@ -139,13 +147,30 @@ class ClientSession final : private rfb::ConnectionDelegate {
   // An update being encoded on a worker: what it needs, and where it writes. The session and the
   // job share it; the job alone touches it until it reports back on the loop thread.
   struct Encoding;
-  // Starts encoding `area` of frame_ (on a worker when there is a pool).
-  void start_encoding(rfb::Region area);
+  // What one update sends.
+  struct Job {
+    rfb::Region area;     // Changed (or asked for in full).
+    rfb::Region full;     // The part asked for non-incrementally.
+    rfb::Region refresh;  // Unchanged but shown with loss: sent again losslessly.
+    QualityPolicy::Plan plan;
+  };
+  // Starts encoding `job` from frame_ (on a worker when there is a pool).
+  void start_encoding(Job job);
   // Loop thread: the encoded update is ready to be queued.
   void finish_encoding();
-  // SetPixelFormat/SetEncodings that arrived while an update was being encoded take effect after
-  // it (the planner is the job's until then, and the update is in the old format).
-  void apply_pending_settings();
+  // Messages whose effect must follow the update being encoded (SetPixelFormat, SetEncodings:
+  // the planner is the job's until then and the update is in the old format; fence answers and
+  // EndOfContinuousUpdates: they promise that what came before has taken effect) wait here, in
+  // the order they came, while encoding_busy_.
+  static constexpr size_t kMaxDeferred = 64;
+  void defer(std::function<void()> action);
+  void run_deferred();
+  // The client allows lossy (JPEG) rectangles: the quality policy applies.
+  bool lossy_client() const;
+  // Wakes try_send_update() at `when` (congestion control or a lossless refresh waiting).
+  void wake_at(EventLoop::Clock::time_point when);
+  // A ServerFence request whose answer measures the round trip (and acknowledges bytes).
+  void send_fence();
 
   SessionServices s_;
   std::unique_ptr<Transport> transport_;
@@ -153,8 +178,17 @@ class ClientSession final : private rfb::ConnectionDelegate {
   rfb::Connection conn_;
   std::shared_ptr<Encoding> encoding_;  // Holds the planner.
   bool encoding_busy_ = false;          // A job owns encoding_.
-  std::optional<rfb::PixelFormat> pending_format_;
-  std::optional<std::vector<int32_t>> pending_encodings_;
+  std::vector<std::function<void()>> deferred_;
+  CongestionControl congestion_;
+  QualityPolicy quality_;
+  // Extensions (rfbproto.rst "ContinuousUpdates Pseudo-encoding", "Fence Pseudo-encoding").
+  bool cu_announced_ = false;
+  bool cu_enabled_ = false;
+  rfb::Rect cu_area_;
+  bool fence_announced_ = false;
+  uint32_t next_fence_id_ = 1;
+  EventLoop::TimerId wake_timer_ = 0;
+  EventLoop::Clock::time_point wake_time_{};
   // Posted completions check it: the session may be gone when a job reports back.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<uint8_t> read_buf_;

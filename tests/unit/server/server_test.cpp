@@ -152,6 +152,30 @@ TEST_F(ServerTest, ServesTheDesktopPixelsAndOnlyChangesIncrementally) {
   expect_pixels_match(part->rects[0]);
 }
 
+TEST_F(ServerTest, ANonIncrementalRequestAfterAScrollGetsPixelsNotCopies) {
+  desktop.paint_pattern();
+  start_server();
+  auto c = connect(true, {rfb::encoding::kCopyRect, rfb::encoding::kRaw});
+  c->request(false, 0, 0, 200, 120);
+  ASSERT_TRUE(c->next_update().has_value());
+  on_loop(*loop, [&] { desktop.scroll_up(10, 0x00FF00); });
+  // A small incremental request makes the server capture the scroll (the rest stays damaged).
+  c->request(true, 0, 0, 1, 1);
+  ASSERT_TRUE(c->next_update().has_value());
+  // rfbproto.rst "FramebufferUpdateRequest": non-incremental means the client lost the area; a
+  // CopyRect from its framebuffer would copy garbage.
+  c->request(false, 0, 0, 200, 120);
+  auto u = c->next_update();
+  ASSERT_TRUE(u.has_value());
+  int64_t area = 0;
+  for (const testing::RectMsg& r : u->rects) {
+    EXPECT_NE(r.encoding, rfb::encoding::kCopyRect);
+    area += r.rect.area();
+    expect_pixels_match(r);
+  }
+  EXPECT_EQ(area, 200 * 120);
+}
+
 TEST_F(ServerTest, ScrolledContentIsSentAsCopyRectPlusTheExposedStrip) {
   desktop.paint_pattern();
   start_server();

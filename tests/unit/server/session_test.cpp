@@ -11,6 +11,7 @@
 #include "encodings/registry.h"
 #include "rfb/encoder.h"
 #include "server_test_support.h"
+#include "support/reference_decoder.h"
 
 namespace vncd::server {
 namespace {
@@ -190,6 +191,158 @@ TEST_F(SessionTest, ASessionDestroyedWhileItsUpdateIsEncodedIsNotCalledBack) {
   std::promise<void> ran;
   workers.submit([&] { ran.set_value(); });
   EXPECT_EQ(ran.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+}
+
+// Decodes everything the session wrote since the last call.
+class Viewer {
+ public:
+  test::ReferenceClient client{64, 32, rfb::PixelFormat::rgb888()};
+  void read(MemoryTransport& t) {
+    const std::vector<uint8_t> out = t.take_output();
+    rfb::Reader r{std::span<const uint8_t>(out.data(), out.size())};
+    Status st = client.decode_messages(r);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+  }
+  // The client's rgb888 picture is the desktop's.
+  bool shows(const TestDesktop& d) {
+    for (int y = 0; y < client.fb.height; ++y)
+      for (int x = 0; x < client.fb.width; ++x) {
+        const uint8_t* p = client.fb.at(x, y);
+        const uint32_t px = uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16;
+        if (px != d.pixel(x, y)) return false;
+      }
+    return true;
+  }
+};
+
+uint32_t fence_id(const test::ReceivedFence& f) {
+  EXPECT_EQ(f.payload.size(), 4u);
+  if (f.payload.size() != 4) return 0;
+  return (uint32_t{f.payload[0]} << 24) | (uint32_t{f.payload[1]} << 16) |
+         (uint32_t{f.payload[2]} << 8) | uint32_t{f.payload[3]};
+}
+
+TEST_F(SessionTest, ContinuousUpdatesAreAnnouncedOnceThenSentWithoutRequests) {
+  make();
+  handshake();
+  Viewer v;
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw, rfb::encoding::kContinuousUpdates}});
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw, rfb::encoding::kContinuousUpdates}});
+  v.read(*transport);
+  EXPECT_EQ(v.client.end_of_continuous_updates, 1);
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::EnableContinuousUpdates{true, 0, 0, 64, 32});
+  // The first picture goes without any FramebufferUpdateRequest.
+  session->try_send_update();
+  v.read(*transport);
+  EXPECT_EQ(v.client.updates, 1);
+  // Each change follows by itself, inside the continuous area only.
+  desktop.fill(rfb::Rect{1, 2, 3, 4}, 0xFF0000);
+  capture();
+  session->try_send_update();
+  v.read(*transport);
+  EXPECT_EQ(v.client.updates, 2);
+  EXPECT_TRUE(v.shows(desktop));
+  // Incremental requests are ignored meanwhile; a non-incremental one is still answered.
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  session->try_send_update();
+  EXPECT_EQ(transport->output_size(), 0u);
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 8, 8});
+  v.read(*transport);
+  EXPECT_EQ(v.client.updates, 3);
+  // Disabling is answered with EndOfContinuousUpdates, and changes then wait for a request.
+  feed(rfb::EnableContinuousUpdates{false, 0, 0, 64, 32});
+  v.read(*transport);
+  EXPECT_EQ(v.client.end_of_continuous_updates, 2);
+  desktop.fill(rfb::Rect{5, 5, 2, 2}, 0x00FF00);
+  capture();
+  session->try_send_update();
+  EXPECT_EQ(transport->output_size(), 0u);
+}
+
+TEST_F(SessionTest, ContinuousUpdatesNeedTheAnnouncementFirst) {
+  make();
+  handshake();
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw}});
+  feed(rfb::EnableContinuousUpdates{true, 0, 0, 64, 32});
+  session->try_send_update();
+  EXPECT_EQ(transport->output_size(), 0u);
+  EXPECT_TRUE(session->normal());
+}
+
+TEST_F(SessionTest, FencesAreAnnouncedAnsweredAndFollowEveryUpdate) {
+  make();
+  handshake();
+  Viewer v;
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw, rfb::encoding::kFence}});
+  v.read(*transport);
+  // Our announcement is a request the client must answer (BlockBefore: a round-trip probe).
+  ASSERT_EQ(v.client.fences.size(), 1u);
+  EXPECT_EQ(v.client.fences[0].flags, rfb::fence::kRequest | rfb::fence::kBlockBefore);
+  const uint32_t first = fence_id(v.client.fences[0]);
+  feed(rfb::ClientFence{rfb::fence::kBlockBefore, v.client.fences[0].payload});
+  // A client's request: Request and unknown bits cleared, the rest and the payload kept.
+  feed(rfb::ClientFence{
+      rfb::fence::kRequest | rfb::fence::kBlockBefore | rfb::fence::kSyncNext | (1u << 7),
+      {'a', 'b', 'c'}});
+  v.read(*transport);
+  ASSERT_EQ(v.client.fences.size(), 2u);
+  EXPECT_EQ(v.client.fences[1].flags, rfb::fence::kBlockBefore | rfb::fence::kSyncNext);
+  EXPECT_EQ(v.client.fences[1].payload, (std::vector<uint8_t>{'a', 'b', 'c'}));
+  // Every update is followed by a fence with a new id.
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  v.read(*transport);
+  ASSERT_EQ(v.client.updates, 1);
+  ASSERT_EQ(v.client.fences.size(), 3u);
+  EXPECT_EQ(v.client.fences[2].flags, rfb::fence::kRequest | rfb::fence::kBlockBefore);
+  EXPECT_NE(fence_id(v.client.fences[2]), first);
+  // Unknown ids and malformed answers are ignored.
+  feed(rfb::ClientFence{0, {1, 2, 3, 4}});
+  feed(rfb::ClientFence{0, {1}});
+  EXPECT_TRUE(session->normal());
+}
+
+TEST_F(SessionTest, AFenceDuringAnUpdateIsAnsweredAfterItAndBeforeTheNextMessageTakesEffect) {
+  WorkerPool workers(2);
+  make(false, &workers);
+  handshake();
+  Viewer v;
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw, rfb::encoding::kFence}});
+  v.read(*transport);
+  v.client.fences.clear();
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  ASSERT_TRUE(session->congested());  // Being encoded.
+  // TigerVNC's pattern for a format change: fence (SyncNext), SetPixelFormat, request.
+  feed(rfb::ClientFence{rfb::fence::kRequest | rfb::fence::kBlockBefore | rfb::fence::kSyncNext,
+                        {'p', 'f'}});
+  feed(rfb::SetPixelFormat{rfb::PixelFormat::rgb565()});
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  ASSERT_TRUE(run_until([&] { return session->updates_sent() == 2 && !session->congested(); }));
+  const std::vector<uint8_t> out = transport->take_output();
+  // The first update in rgb888, then our fence after it, then the answer, then 16-bit pixels.
+  rfb::Reader r{std::span<const uint8_t>(out.data(), out.size())};
+  ASSERT_TRUE(v.client.decode_message(r).ok());
+  EXPECT_EQ(v.client.updates, 1);
+  ASSERT_TRUE(v.client.decode_message(r).ok());
+  ASSERT_TRUE(v.client.decode_message(r).ok());
+  ASSERT_EQ(v.client.fences.size(), 2u);
+  EXPECT_EQ(v.client.fences[0].flags, rfb::fence::kRequest | rfb::fence::kBlockBefore);
+  EXPECT_EQ(v.client.fences[1].payload, (std::vector<uint8_t>{'p', 'f'}));
+  v.client.fb = test::ClientFramebuffer(64, 32, rfb::PixelFormat::rgb565());
+  ASSERT_TRUE(v.client.decode_message(r).ok());
+  EXPECT_EQ(v.client.updates, 2);
+  // 16-bit Raw: header, one rectangle, 2 bytes per pixel, then our fence for it (fences: 9
+  // bytes and the payload).
+  ASSERT_TRUE(v.client.decode_messages(r).ok());
+  EXPECT_EQ(v.client.fences.size(), 3u);
+  EXPECT_EQ(out.size(), kFullUpdate + 4 + 12 + 64 * 32 * 2 + 2 * 13 + 11);
 }
 
 TEST_F(SessionTest, UpdatesWaitForARequestAndAFrame) {
