@@ -179,15 +179,27 @@ void Server::session_wants_frames(ClientSession&) {
 
 // Captures are one-shot timers, re-armed only while there is reason to: a client waiting and
 // (for event-driven sources) a change reported. So a static desktop costs no periodic work, and
-// a change is captured as soon as its event arrives, at most max_fps times a second.
+// a change is captured as soon as its event arrives. The rate is held to max_fps by a token
+// bucket: a short burst goes at once (a click moves the cursor and, a moment later, the
+// application draws; a strict one-per-slot limit would hold the second for a whole frame time),
+// while over any longer time there are at most max_fps captures a second.
+void Server::refill_capture_credit() {
+  const auto now = std::chrono::steady_clock::now();
+  const double fps = std::clamp(config_.max_fps, 1, 1000);
+  capture_credit_ =
+      std::min(kCaptureBurst,
+               capture_credit_ + std::chrono::duration<double>(now - credit_time_).count() * fps);
+  credit_time_ = now;
+}
+
 void Server::schedule_capture() {
   if (capture_timer_ != 0 || loop_.stopped()) return;
-  const int fps = std::clamp(config_.max_fps, 1, 1000);
-  const auto interval = std::chrono::milliseconds(std::max(1, 1000 / fps));
-  const auto since = std::chrono::steady_clock::now() - last_capture_;
-  const auto delay = since >= interval
+  refill_capture_credit();
+  const double fps = std::clamp(config_.max_fps, 1, 1000);
+  const auto delay = capture_credit_ >= 1
                          ? std::chrono::milliseconds(0)
-                         : std::chrono::duration_cast<std::chrono::milliseconds>(interval - since);
+                         : std::chrono::ceil<std::chrono::milliseconds>(
+                               std::chrono::duration<double>((1 - capture_credit_) / fps));
   capture_timer_ = loop_.add_timer(delay, [this] {
     capture_timer_ = 0;
     capture_tick();
@@ -207,7 +219,8 @@ void Server::on_source_events() {
 void Server::capture_tick() {
   // Nobody waits for an update: no capture work at all until someone asks again.
   if (!frames_wanted()) return;
-  last_capture_ = std::chrono::steady_clock::now();
+  refill_capture_credit();
+  capture_credit_ = std::max(0.0, capture_credit_ - 1);
   Result<rfb::Capture> c = source_.capture();
   ++captures_;
   if (!c) {

@@ -73,6 +73,7 @@ class Server final : private SessionHost {
   void on_listener_readable();
   void capture_tick();
   void schedule_capture();
+  void refill_capture_credit();
   void on_source_events();
   bool frames_wanted() const;
   void reap();
@@ -96,7 +97,10 @@ class Server final : private SessionHost {
   std::vector<std::unique_ptr<ClientSession>> sessions_;
   rfb::FramePtr frame_;  // The latest capture.
   EventLoop::TimerId capture_timer_ = 0;
-  std::chrono::steady_clock::time_point last_capture_{};
+  // Captures that may go at once (--max-fps token bucket; see schedule_capture()).
+  static constexpr double kCaptureBurst = 3;
+  double capture_credit_ = kCaptureBurst;
+  std::chrono::steady_clock::time_point credit_time_{};
   uint64_t captures_ = 0;
   bool reap_posted_ = false;
   bool once_done_ = false;
