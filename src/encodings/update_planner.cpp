@@ -213,14 +213,13 @@ std::vector<UpdatePlanner::Task> UpdatePlanner::plan_tasks(const std::vector<Pie
     if (max_lanes > 1) {
       // Instances share the connection's state by lane: a new split re-tells every instance
       // its lane and drops the ones no longer used (their streams are reset when used again).
-      auto [it, fresh] = lane_split_.emplace(e, 1);
+      const auto it = lane_split_.try_emplace(e, 1).first;
       if (static_cast<size_t>(it->second) != k) {
         for (size_t l = k; l < lanes_.size(); ++l) lanes_[l]->encoders.erase(e);
         for (size_t l = 0; l < k; ++l)
           encoder_in(l, e).set_lane(static_cast<int>(l), static_cast<int>(k));
         it->second = static_cast<int>(k);
       }
-      (void)fresh;
     }
     if (max_lanes == 0) k = std::min(k, idx.size());
     if (k <= 1) {
