@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cassert>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 namespace vncd::platform {
@@ -22,8 +23,10 @@ void copy_rect(const rfb::Frame& from, rfb::Frame& to, const rfb::Rect& r) {
 std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::PixelFormat& format,
                                                 const rfb::Region& overwrite) {
   const bool current_fits = current_ && current_->size() == size && current_->format() == format;
-  for (auto it = spares_.begin(); it != spares_.end(); ++it) {
-    if (it->frame.use_count() != 1 || !current_fits) continue;
+  // Newest first: a newer spare is closer to current_, so bringing it up to date copies less.
+  for (auto rit = spares_.rbegin(); rit != spares_.rend(); ++rit) {
+    if (rit->frame.use_count() != 1 || !current_fits) continue;
+    const auto it = std::next(rit).base();
     // Pairs with the release in the last holder's shared_ptr decrement: its reads of the pixels
     // happen before our writes below.
     std::atomic_thread_fence(std::memory_order_acquire);
@@ -75,6 +78,22 @@ void FramePool::reset() {
 void FramePool::add_spare(std::shared_ptr<rfb::Frame> frame, rfb::Region stale) {
   spares_.push_back(Spare{std::move(frame), std::move(stale)});
   while (spares_.size() > max_spares_) spares_.erase(spares_.begin());
+  trim_free_spares(kMaxFreeSpares);
+}
+
+void FramePool::trim_free_spares(size_t keep) {
+  // Newest first: a newer spare is closer to current_, so bringing it up to date copies less.
+  size_t free_seen = 0;
+  for (size_t i = spares_.size(); i-- > 0;) {
+    if (spares_[i].frame.use_count() != 1) continue;
+    if (++free_seen > keep) spares_.erase(spares_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+size_t FramePool::free_spare_count() const {
+  size_t n = 0;
+  for (const Spare& s : spares_) n += s.frame.use_count() == 1 ? 1 : 0;
+  return n;
 }
 
 }  // namespace vncd::platform

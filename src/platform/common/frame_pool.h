@@ -16,10 +16,17 @@ namespace vncd::platform {
 // Publishing rule: a frame published through publish() is never written again while anyone else
 // holds it. A spare is reused only when the pool holds its last reference (use_count 1); the
 // acquire fence after that check orders the last reader's accesses before our writes.
+// Memory: a capture takes at most one spare, so the pool keeps at most one spare nobody else
+// holds (a free one); the others it keeps are frames its consumers still hold, which cost nothing
+// extra and come back when they let go. With a consumer that holds the latest frame and the one
+// before it (a session's frame and shown frame), that is three frames in all.
 class FramePool {
  public:
   // Spares beyond this are forgotten (their holders keep them alive until they drop them).
   explicit FramePool(size_t max_spares = 3) : max_spares_(max_spares) {}
+
+  // At most this many spares nobody else holds are kept (the oldest free ones are freed first).
+  static constexpr size_t kMaxFreeSpares = 1;
 
   // The latest published frame (null before the first publish() or after reset()).
   rfb::FramePtr current() const { return current_; }
@@ -46,6 +53,8 @@ class FramePool {
   // Pixels copied to bring spares up to date (for benchmarks and tests).
   int64_t pixels_copied() const { return pixels_copied_; }
   size_t spare_count() const { return spares_.size(); }
+  // Spares only the pool holds: memory kept for the next capture.
+  size_t free_spare_count() const;
 
  private:
   struct Spare {
@@ -53,6 +62,8 @@ class FramePool {
     rfb::Region stale;  // Where it differs from current_.
   };
   void add_spare(std::shared_ptr<rfb::Frame> frame, rfb::Region stale);
+  // Frees the oldest free spares beyond `keep`.
+  void trim_free_spares(size_t keep);
 
   size_t max_spares_;
   std::shared_ptr<rfb::Frame> current_;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
+#include <vector>
 
 namespace vncd::platform {
 namespace {
@@ -89,6 +91,50 @@ TEST(FramePool, RecycledFrameIsRepairedWhereItDiffers) {
   pool.recycle(std::move(w), Region(Rect{5, 5, 3, 3}));
   auto again = pool.writable(kSize, kFormat);
   EXPECT_TRUE(same_pixels(*again, *pool.current()));
+}
+
+TEST(FramePool, KeepsAtMostOneFrameNobodyHolds) {
+  FramePool pool;
+  pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 64, 48}));
+  // Nobody holds the frames it hands out: each replaced current frame is a free spare, and only
+  // one is kept for the next capture.
+  for (int i = 0; i < 6; ++i) {
+    pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 4, 4}));
+    EXPECT_EQ(pool.free_spare_count(), 1u) << "round " << i;
+    EXPECT_EQ(pool.spare_count(), 1u) << "round " << i;
+  }
+  // Frames a consumer still holds stay tracked (they come back when released) but are not free.
+  std::vector<rfb::FramePtr> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 4, 4})));
+  }
+  EXPECT_EQ(pool.spare_count(), 2u);  // The two older held frames; current is the third.
+  EXPECT_EQ(pool.free_spare_count(), 0u);
+  held.clear();
+  // Both become free; the next publish keeps only one of them.
+  pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 4, 4}));
+  EXPECT_EQ(pool.free_spare_count(), 1u);
+}
+
+TEST(FramePool, ThreeFramesServeAConsumerHoldingTheLatestTwo) {
+  // A session holds the latest frame and the one it last sent (for CopyRect detection): the
+  // pool then needs three frames in all, and allocates no more however long it runs.
+  FramePool pool;
+  rfb::FramePtr latest = pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 64, 48}));
+  rfb::FramePtr shown;
+  std::set<const Frame*> seen{latest.get()};
+  for (int i = 0; i < 20; ++i) {
+    auto w = pool.writable(kSize, kFormat);
+    seen.insert(w.get());
+    const Rect r{i % 60, i % 40, 4, 4};
+    paint(*w, r, static_cast<uint8_t>(i));
+    shown = latest;
+    latest = pool.publish(std::move(w), Region(r));
+    EXPECT_TRUE(same_pixels(*latest, *pool.current()));
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  // Warm, a capture copies only what changed since the frame it reuses was current.
+  EXPECT_LT(pool.pixels_copied(), 2 * kSize.width * kSize.height + 20 * 3 * 16);
 }
 
 TEST(FramePool, ResetForgetsEverything) {
