@@ -9,7 +9,8 @@
 // and 4 lanes) and cheaper strategies on ZRLE's tile data and Zlib's raw pixels: bytes are the
 // ratio cost of the parallel split. Prints a table; writes CSV.
 //
-//   bench_encode [--threads N] [--quick] [CSV_PATH]   (default bench/results/encode.csv)
+//   bench_encode [--threads N] [--quick] [--only ENCODING] [CSV_PATH]   (default
+//   bench/results/encode.csv)
 #include <turbojpeg.h>
 #include <zlib.h>
 
@@ -211,10 +212,13 @@ std::string machine_line() {
 int main(int argc, char** argv) {
   std::string csv_path = "bench/results/encode.csv";
   size_t threads = 1;
+  std::string only;  // One encoding row name (e.g. "ZRLE"), no ceilings: for profiling.
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) {
       threads = static_cast<size_t>(std::max(1, std::atoi(argv[++i])));
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
     } else if (a == "--quick") {
       kWarmups = 1;
       kRuns = 3;
@@ -250,6 +254,7 @@ int main(int argc, char** argv) {
   for (const Image& img : images) {
     const vncd::rfb::Region whole(vncd::rfb::Rect{0, 0, kWidth, kHeight});
     for (const Encoding& e : encodings) {
+      if (!only.empty() && only != e.name) continue;
       // One planner per client and image, as one connection: zlib streams persist across runs.
       vncd::enc::UpdatePlanner planner(registry);
       planner.set_task_runner(&pool);
@@ -262,6 +267,7 @@ int main(int argc, char** argv) {
         return out.size();
       }));
     }
+    if (!only.empty()) continue;
     // Ceilings on the pixels the encoders see: the frame in the client's format (vncd sets the
     // unused byte of 32-bit pixels to 0xFF), i.e. Raw's payload.
     const vncd::rfb::Frame pixels = vncd::test::convert_frame(img.frame, client);
