@@ -73,6 +73,9 @@ struct ClientSession::Encoding {
     rfb::Region unknown = stale;
     unknown.add(job.full);
     enc::UpdateContent content = plan_copies(planner, shown.get(), *frame, incremental, unknown);
+    // The previous picture is not needed any more: back to the frame pool now, so a capture
+    // during a long encode does not need yet another screen-sized buffer.
+    shown.reset();
     content.changed.add(job.full);
     content.changed.add(job.refresh);
     content.lossless = job.plan.lossless;
