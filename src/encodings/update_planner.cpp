@@ -1,6 +1,7 @@
 #include "encodings/update_planner.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "encodings/palette.h"
 #include "rfb/messages.h"
@@ -79,6 +80,8 @@ void UpdatePlanner::set_formats(const rfb::PixelFormat& native, const rfb::Pixel
   native_ = native;
   client_ = client;
   converter_ = std::make_unique<rfb::PixelConverter>(native, client);
+  // "copy": identical formats whose every bit is a channel bit (the converter only memcpys).
+  identity_ = std::strcmp(converter_->kernel_name(), "copy") == 0;
 }
 
 bool UpdatePlanner::client_supports(int32_t encoding) const {
@@ -165,6 +168,11 @@ bool UpdatePlanner::encode_piece(size_t lane, const rfb::Frame& frame, const Pie
   const rfb::PixelView src = frame.view(p.rect);
   if (enc.traits().input == rfb::EncoderTraits::Input::kNativeFormat) {
     enc.encode(src, ctx, out);
+    return enc.last_was_lossy();
+  }
+  if (identity_) {
+    // The captured bytes are already the client's: no copy.
+    enc.encode(rfb::PixelView{src.data, src.stride, p.rect.w, p.rect.h, client_}, ctx, out);
     return enc.last_was_lossy();
   }
   const size_t stride =
@@ -349,9 +357,13 @@ UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateCo
     for (size_t t : serial) run_task(tasks[t], scratch_[t], runner_);
     for (size_t i = 0; i < pieces.size(); ++i) {
       out.append(piece_out_[i].span());
+      piece_out_[i].clear();
+      piece_out_[i].shrink_to(kKeptCapacity);
       note(pieces[i], piece_lossy_[i] != 0);
     }
   }
+  for (std::vector<uint8_t>& s : scratch_)
+    if (s.capacity() > kKeptCapacity) std::vector<uint8_t>().swap(s);
   return result;
 }
 

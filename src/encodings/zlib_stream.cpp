@@ -30,8 +30,10 @@ void deflate_sync(z_stream& z, std::span<const uint8_t> in, rfb::ByteBuffer& out
   z.next_in = const_cast<Bytef*>(in.data());
   z.avail_in = static_cast<uInt>(in.size());
   for (;;) {
-    // deflateBound covers a whole stream; a sync flush adds a few bytes more.
-    const size_t room = deflateBound(&z, z.avail_in) + 64;
+    // deflateBound covers a whole stream; a sync flush adds a few bytes more. Capped so that a
+    // big input does not zero (and make resident) its whole bound in `out` at once.
+    constexpr size_t kMaxRoom = 1 << 20;
+    const size_t room = std::min<size_t>(deflateBound(&z, z.avail_in) + 64, kMaxRoom);
     const size_t before = out.size();
     uint8_t* dst = out.grow(room);
     z.next_out = dst;
@@ -159,8 +161,7 @@ void ZlibStream::remember(std::span<const uint8_t> in) {
   window_.insert(window_.end(), in.begin(), in.end());
 }
 
-void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level,
-                          rfb::TaskRunner* runner, int strategy) {
+void ZlibStream::begin(int level, int strategy, rfb::ByteBuffer& out) {
   assert(z_);
   if (level >= 0 && level <= 9) level_ = level;
   strategy_ = strategy;
@@ -174,25 +175,92 @@ void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int
     out.u8(static_cast<uint8_t>(flg));
     header_due_ = false;
   }
+}
+
+void ZlibStream::compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& out) {
+  if (z_stale_) {
+    // Chunk streams wrote the last output; this one carries on from their input.
+    deflateReset(z_.get());
+    prime(*z_, window_);
+    z_stale_ = false;
+  }
+  if (z_level_ != level_ || z_strategy_ != strategy_) {
+    set_level(*z_, level_, strategy_, out);
+    z_level_ = level_;
+    z_strategy_ = strategy_;
+  }
+  deflate_sync(*z_, in, out);
+}
+
+void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level,
+                          rfb::TaskRunner* runner, int strategy) {
+  begin(level, strategy, out);
   const size_t lanes = runner ? runner->concurrency() : 1;
   const size_t chunks = std::min(lanes, in.size() / kMinParallelChunk);
   if (chunks > 1) {
     compress_parallel(in, out, chunks, *runner);
   } else {
-    if (z_stale_) {
-      // Chunk streams wrote the last output; this one carries on from their input.
-      deflateReset(z_.get());
-      prime(*z_, window_);
-      z_stale_ = false;
-    }
-    if (z_level_ != level_ || z_strategy_ != strategy_) {
-      set_level(*z_, level_, strategy_, out);
-      z_level_ = level_;
-      z_strategy_ = strategy_;
-    }
-    deflate_sync(*z_, in, out);
+    compress_serial(in, out);
   }
   remember(in);
+}
+
+void ZlibStream::compress_pieces(std::span<const std::span<const uint8_t>> pieces,
+                                 rfb::ByteBuffer& out, int level, rfb::TaskRunner* runner,
+                                 int strategy) {
+  begin(level, strategy, out);
+  size_t busy = 0;
+  for (const auto& p : pieces) busy += p.empty() ? 0 : 1;
+  if (!runner || runner->concurrency() <= 1 || busy <= 1) {
+    for (const auto& p : pieces) {
+      if (p.empty()) continue;
+      compress_serial(p, out);
+      remember(p);
+    }
+    return;
+  }
+  while (chunks_.size() < pieces.size()) chunks_.push_back(std::make_unique<Chunk>());
+  // Each piece's dictionary: the last kWindow bytes of everything before it, gathered from the
+  // earlier pieces (newest first) and then window_.
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    std::vector<uint8_t>& dict = chunks_[i]->dictionary;
+    dict.assign(kWindow, 0);
+    size_t need = kWindow;
+    for (size_t j = i; j-- > 0 && need > 0;) {
+      const size_t n = std::min(need, pieces[j].size());
+      std::memcpy(dict.data() + need - n, pieces[j].data() + pieces[j].size() - n, n);
+      need -= n;
+    }
+    if (need > 0) {
+      const size_t n = std::min(need, window_.size());
+      std::memcpy(dict.data() + need - n, window_.data() + window_.size() - n, n);
+      need -= n;
+    }
+    dict.erase(dict.begin(), dict.begin() + static_cast<std::ptrdiff_t>(need));
+  }
+  const int lvl = level_, strat = strategy_;
+  runner->run(pieces.size(), [&](size_t i) {
+    Chunk& c = *chunks_[i];
+    c.out.clear();
+    if (pieces[i].empty()) return;
+    if (!c.z || c.level != lvl || c.strategy != strat) {
+      end_stream(c.z);
+      c.z = make_stream(lvl, strat);
+      c.level = lvl;
+      c.strategy = strat;
+    } else {
+      deflateReset(c.z.get());
+    }
+    prime(*c.z, c.dictionary);
+    deflate_sync(*c.z, pieces[i], c.out);
+  });
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    out.append(chunks_[i]->out.span());
+    chunks_[i]->out.clear();
+    chunks_[i]->out.shrink_to(kKeptChunkCapacity);
+    remember(pieces[i]);
+  }
+  z_stale_ = true;
 }
 
 void ZlibStream::compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer& out, size_t chunks,
@@ -232,7 +300,11 @@ void ZlibStream::compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer&
     prime(*c.z, c.dictionary);
     deflate_sync(*c.z, in.subspan(start, end - start), c.out);
   });
-  for (size_t i = 0; i < chunks; ++i) out.append(chunks_[i]->out.span());
+  for (size_t i = 0; i < chunks; ++i) {
+    out.append(chunks_[i]->out.span());
+    chunks_[i]->out.clear();
+    chunks_[i]->out.shrink_to(kKeptChunkCapacity);
+  }
   z_stale_ = true;
 }
 

@@ -47,6 +47,18 @@ class ZlibStream {
   void compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level = -1,
                 rfb::TaskRunner* runner = nullptr, int strategy = Z_DEFAULT_STRATEGY);
 
+  // The same stream continued by several inputs back to back (the bands of one rectangle), so
+  // that their concatenation never has to exist. With a `runner` of concurrency > 1 each
+  // non-empty piece is one pigz chunk (primed with the 32 KiB of input before it, across earlier
+  // pieces and calls); otherwise each is deflated in turn. Either way `out` gets one valid
+  // continuation of the stream.
+  void compress_pieces(std::span<const std::span<const uint8_t>> pieces, rfb::ByteBuffer& out,
+                       int level = -1, rfb::TaskRunner* runner = nullptr,
+                       int strategy = Z_DEFAULT_STRATEGY);
+
+  // Per-chunk output buffers larger than this are given back after each call (bytes).
+  static constexpr size_t kKeptChunkCapacity = 1 << 20;
+
   // Starts a fresh stream (Tight's stream reset).
   void reset();
 
@@ -55,6 +67,8 @@ class ZlibStream {
  private:
   struct Chunk;
   void remember(std::span<const uint8_t> in);
+  void begin(int level, int strategy, rfb::ByteBuffer& out);
+  void compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& out);
   void compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer& out, size_t chunks,
                          rfb::TaskRunner& runner);
 

@@ -1,6 +1,7 @@
 #include "encodings/zrle_encoder.h"
 
 #include <algorithm>
+#include <span>
 
 #include "encodings/trle.h"
 
@@ -8,38 +9,64 @@ namespace vncd::enc {
 
 void ZrleEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx,
                          rfb::ByteBuffer& out) {
-  tiles_.clear();
   const int tile = trle::kZrleTileSize;
-  const int tile_rows = (pixels.height + tile - 1) / tile;
-  const size_t lanes =
-      ctx.runner ? std::min<size_t>(ctx.runner->concurrency(), static_cast<size_t>(tile_rows)) : 1;
-  if (lanes <= 1) {
-    encode_tiles(pixels, tile, tiles_);
-  } else {
-    // Tiles go left to right, top to bottom, each on its own: bands of whole tile rows encoded
-    // apart and joined in order are byte for byte the serial tile data.
-    if (bands_.size() < lanes) bands_.resize(lanes);
-    const int rows_per = (tile_rows + static_cast<int>(lanes) - 1) / static_cast<int>(lanes);
-    ctx.runner->run(lanes, [&](size_t i) {
-      bands_[i].clear();
-      const int y = static_cast<int>(i) * rows_per * tile;
-      if (y >= pixels.height) return;
-      const int h = std::min(rows_per * tile, pixels.height - y);
-      encode_tiles(pixels.sub({0, y, pixels.width, h}), tile, bands_[i]);
-    });
-    for (size_t i = 0; i < lanes; ++i) tiles_.append(bands_[i].span());
-  }
+  const rfb::PixelFormat& pf = pixels.format;
+  const size_t row_bytes =
+      static_cast<size_t>(std::max(pixels.width, 1)) * static_cast<size_t>(pf.bytes_per_pixel());
+  const size_t tile_row_bytes = row_bytes * static_cast<size_t>(tile);
+  const int band_h = tile * static_cast<int>(std::max<size_t>(
+                                1, (kBandBytes + tile_row_bytes - 1) / tile_row_bytes));
+  const int band_count = (pixels.height + band_h - 1) / band_h;
+  const size_t lanes = ctx.runner ? std::clamp<size_t>(ctx.runner->concurrency(), 1,
+                                                       static_cast<size_t>(std::max(band_count, 1)))
+                                  : 1;
+  if (bands_.size() < lanes) bands_.resize(lanes);
+
+  // Tiles go left to right, top to bottom, each on its own: bands of whole tile rows encoded
+  // apart and joined in order are byte for byte the serial tile data.
+  auto tile_band = [&](int y, Band& b) {
+    b.tiles.clear();
+    const int h = std::min(band_h, pixels.height - y);
+    encode_tiles(pixels.sub({0, y, pixels.width, h}), tile, b.tiles);
+  };
+
   const size_t length_at = out.size();
   out.u32(0);  // Patched below once the compressed size is known.
   // Without a CompressLevel pseudo-encoding (-1) the default applies again.
-  const int level = ctx.settings.compress_level;
-  // Tile data deflate barely shrinks (photos: the tile coder left raw tiles with no repeats)
-  // costs deflate's full match search for ~1%: Z_RLE finds the runs that remain at a third
-  // of the CPU (bench/encode "deflate ZRLE tiles" rows).
-  const int strategy =
-      sampled_deflate_ratio(tiles_.span()) > kIncompressibleRatio ? Z_RLE : Z_DEFAULT_STRATEGY;
-  stream_.compress(tiles_.span(), out, level >= 0 && level <= 9 ? level : kDefaultCompressLevel,
-                   ctx.runner, strategy);
+  const int level = ctx.settings.compress_level >= 0 && ctx.settings.compress_level <= 9
+                        ? ctx.settings.compress_level
+                        : kDefaultCompressLevel;
+  int strategy = -1;  // Chosen on the first round's data.
+  std::vector<std::span<const uint8_t>> spans(lanes);
+  const int round_h = band_h * static_cast<int>(lanes);
+  for (int y0 = 0; y0 < pixels.height; y0 += round_h) {
+    const size_t n =
+        std::min(lanes, static_cast<size_t>((pixels.height - y0 + band_h - 1) / band_h));
+    if (n > 1) {
+      ctx.runner->run(n,
+                      [&](size_t i) { tile_band(y0 + static_cast<int>(i) * band_h, bands_[i]); });
+    } else {
+      tile_band(y0, bands_[0]);
+    }
+    spans.resize(n);
+    size_t largest = 0;
+    for (size_t i = 0; i < n; ++i) {
+      spans[i] = bands_[i].tiles.span();
+      if (spans[i].size() > spans[largest].size()) largest = i;
+    }
+    if (strategy < 0) {
+      // Tile data deflate barely shrinks (photos: the tile coder left raw tiles with no repeats)
+      // costs deflate's full match search for ~1%: Z_RLE finds the runs that remain at a third
+      // of the CPU (bench/encode "deflate ZRLE tiles" rows).
+      strategy =
+          sampled_deflate_ratio(spans[largest]) > kIncompressibleRatio ? Z_RLE : Z_DEFAULT_STRATEGY;
+    }
+    stream_.compress_pieces(spans, out, level, n > 1 ? ctx.runner : nullptr, strategy);
+  }
+  for (Band& b : bands_) {
+    b.tiles.clear();
+    b.tiles.shrink_to(kKeptCapacity);
+  }
   out.patch_u32(length_at, static_cast<uint32_t>(out.size() - length_at - 4));
 }
 

@@ -1,8 +1,12 @@
 // ZrleEncoder: the ZRLE encoding (rfbproto.rst "ZRLE Encoding"): 64x64 tiles through the shared
 // tile coder (trle.h), the whole rectangle compressed through the connection's one zlib stream.
-// Made per connection (the stream lives across updates); one thread at a time.
+// Made per connection (the stream lives across updates); one thread at a time. Works band by band
+// (tile, deflate), so the rectangle's tile data never exists whole: memory stays at a few bands
+// whatever the rectangle's size.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "encodings/zlib_stream.h"
@@ -17,6 +21,11 @@ class ZrleEncoder final : public rfb::Encoder {
   static constexpr int kDefaultCompressLevel = 2;
   // Tile data whose level-1 samples deflate to more than this fraction is sent with Z_RLE.
   static constexpr double kIncompressibleRatio = 0.8;
+  // A band is whole 64-row tile rows holding at least this many bytes of client pixels: big
+  // enough to keep deflate's chunks efficient, small enough that a few of them are cheap.
+  static constexpr size_t kBandBytes = 256 * 1024;
+  // Band buffers above this (very wide rectangles) are given back after each rectangle.
+  static constexpr size_t kKeptCapacity = 1 << 20;
 
   ZrleEncoder() : stream_(kDefaultCompressLevel) {}
 
@@ -32,11 +41,12 @@ class ZrleEncoder final : public rfb::Encoder {
               rfb::ByteBuffer& out) override;
 
  private:
+  // One thread's band: its tile data before compression.
+  struct Band {
+    rfb::ByteBuffer tiles;
+  };
   ZlibStream stream_;
-  // Uncompressed tile data of the current rectangle; kept to reuse its storage, so it holds as
-  // much memory as the largest rectangle's tile data (at most about its raw size).
-  rfb::ByteBuffer tiles_;
-  std::vector<rfb::ByteBuffer> bands_;  // Tile data of each lane's band of tile rows.
+  std::vector<Band> bands_;  // One per thread of the runner; kept to reuse their storage.
 };
 
 }  // namespace vncd::enc

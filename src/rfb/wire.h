@@ -73,6 +73,15 @@ class ByteBuffer {
     head_ = 0;
   }
   void reserve(size_t n) { data_.reserve(head_ + n); }
+  size_t capacity() const { return data_.capacity(); }
+  // Buffers reused across updates keep their largest size; this gives the storage back when it
+  // exceeds `max_capacity` bytes (keeping the content), so one big update does not pin memory.
+  void shrink_to(size_t max_capacity) {
+    if (data_.capacity() <= max_capacity) return;
+    std::vector<uint8_t> kept(data_.begin() + static_cast<std::ptrdiff_t>(head_), data_.end());
+    data_.swap(kept);
+    head_ = 0;
+  }
 
   void u8(uint8_t v) { data_.push_back(v); }
   void u16(uint16_t v) {
