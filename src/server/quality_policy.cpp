@@ -105,39 +105,18 @@ void QualityPolicy::changed(const rfb::Region& region, Clock::time_point now) {
   });
 }
 
-QualityPolicy::Plan QualityPolicy::plan(const rfb::Region& to_send, Clock::time_point now,
-                                        double bandwidth) {
+QualityPolicy::Plan QualityPolicy::plan(Clock::time_point now, double bandwidth) {
   Plan p;
   // Classify every cell (hysteresis between the on and off rates) and sum the pixels/s the
-  // video-like area asks for; collect video cells of each row as runs to keep the region small.
+  // video-like area asks for.
   double video_pixels_per_s = 0;
-  rfb::Region video;
-  for (int cy = 0; cy < rows_; ++cy) {
-    int run_start = -1;
-    for (int cx = 0; cx <= cols_; ++cx) {
-      bool is_video = false;
-      if (cx < cols_) {
-        const size_t i =
-            static_cast<size_t>(cy) * static_cast<size_t>(cols_) + static_cast<size_t>(cx);
-        Cell& c = cells_[i];
-        const double rate = rate_at(c, now);
-        if (c.video && rate < kVideoRateOff) c.video = false;
-        if (!c.video && rate >= kVideoRateOn) c.video = true;
-        if (c.video) video_pixels_per_s += rate * static_cast<double>(cell_rect(i).area());
-        is_video = c.video;
-      }
-      if (is_video && run_start < 0) run_start = cx;
-      if (!is_video && run_start >= 0) {
-        rfb::Rect run{run_start * kCellSize, cy * kCellSize, (cx - run_start) * kCellSize,
-                      kCellSize};
-        video.add(run.intersect(rfb::Rect{0, 0, size_.width, size_.height}));
-        run_start = -1;
-      }
-    }
+  for (size_t i = 0; i < cells_.size(); ++i) {
+    Cell& c = cells_[i];
+    const double rate = rate_at(c, now);
+    if (c.video && rate < kVideoRateOff) c.video = false;
+    if (!c.video && rate >= kVideoRateOn) c.video = true;
+    if (c.video) video_pixels_per_s += rate * static_cast<double>(cell_rect(i).area());
   }
-  p.lossless = to_send;
-  p.lossless.subtract(video);
-
   double affordable = std::numeric_limits<double>::infinity();
   if (bandwidth > 0 && video_pixels_per_s > 0)
     affordable = bandwidth * kVideoBandwidthShare / video_pixels_per_s;

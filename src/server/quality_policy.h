@@ -13,10 +13,13 @@
 
 namespace vncd::server {
 
-// Watches how often each part of the screen changes: parts that change often (video, animation,
-// scrolling) may be sent as JPEG, the rest (text, UI) losslessly; the JPEG quality is capped when
-// the bandwidth cannot carry the changing area at good quality; and what went lossy is sent again
-// losslessly once it has stayed still for kRefreshDelay.
+// Watches how often each part of the screen changes: when the bandwidth cannot carry the parts
+// that change often (video, animation) at good quality, the JPEG quality is capped for them; and
+// what went lossy is sent again losslessly once it has stayed still for kRefreshDelay. Which
+// rectangles go as JPEG at all is the encoder's choice from their content (Tight sends text and
+// UI with palettes, losslessly), as TigerVNC does; still areas are not forced lossless, since
+// that costs a full-screen photo several times the bytes and CPU of JPEG, and the refresh soon
+// brings the exact picture anyway.
 //
 // The session calls changed() for each capture, plan() before each update, sent() after it, and
 // refresh_due() when next_refresh_time() has come (the refresh is then passed to sent() as
@@ -27,7 +30,7 @@ class QualityPolicy {
   using Duration = Clock::duration;
 
   // Cell edge in pixels: coarse enough that the grid of an 8K screen is ~8,000 cells (cheap to
-  // scan per update), fine enough that a video window's edges waste little area on lossless.
+  // scan per update), fine enough that a video window's edges add little to its area.
   static constexpr int kCellSize = 64;
   // Time constant of a cell's change rate (changes/s, decaying exponentially): one second reacts
   // to a video starting within ~0.5 s, and a few isolated changes (typing, a blinking caret) stay
@@ -35,7 +38,7 @@ class QualityPolicy {
   static constexpr Duration kRateTimeConstant = std::chrono::seconds(1);
   // A cell becomes video-like at this rate and stops being so below kVideoRateOff: 10/s is beyond
   // what typing or UI interaction sustains in one 64x64 cell, while video and scrolling run at
-  // 24-60/s. The gap keeps a cell near the threshold from flipping between lossy and lossless.
+  // 24-60/s. The gap keeps a cell near the threshold from flipping in and out.
   static constexpr double kVideoRateOn = 10;
   static constexpr double kVideoRateOff = 5;
   // How long an area sent lossy must stay unchanged before it is refreshed losslessly: longer
@@ -82,7 +85,6 @@ class QualityPolicy {
   static constexpr int kLevelCount = static_cast<int>(std::size(kLevels));
 
   struct Plan {
-    rfb::Region lossless;  // Parts of the area to send that must not go as JPEG.
     int quality_cap = -1;  // 0..100 upper bound on JPEG quality; -1 = no cap.
     int subsampling = -1;  // TurboVNC numbering, -1 = the client's.
   };
@@ -99,9 +101,8 @@ class QualityPolicy {
   // calls with the same `now` count as one change per cell.
   void changed(const rfb::Region& region, Clock::time_point now);
 
-  // What the planner needs for an update of `to_send`. `bandwidth` in bytes/s, 0 = unknown
-  // (no cap then).
-  Plan plan(const rfb::Region& to_send, Clock::time_point now, double bandwidth);
+  // The JPEG limits for the next update. `bandwidth` in bytes/s, 0 = unknown (no cap then).
+  Plan plan(Clock::time_point now, double bandwidth);
 
   // What an update actually sent: `lossy` the rectangles that went as JPEG, `lossless` the rest
   // (including a refresh).

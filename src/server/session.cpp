@@ -78,8 +78,7 @@ struct ClientSession::Encoding {
     shown.reset();
     content.changed.add(job.full);
     content.changed.add(job.refresh);
-    content.lossless = job.plan.lossless;
-    content.lossless.add(job.refresh);
+    content.lossless = job.refresh;
     content.jpeg_quality_cap = job.plan.quality_cap;
     content.jpeg_subsampling = job.plan.subsampling;
     result = planner.write_update(*frame, content, out);
@@ -642,7 +641,7 @@ void ClientSession::try_send_update() {
       if (next != EventLoop::Clock::time_point::max()) wake_at(next);
       return;
     }
-    job.plan = quality_.plan(area, now, congestion_.bandwidth());
+    job.plan = quality_.plan(now, congestion_.bandwidth());
   }
   if (area.empty() && job.refresh.empty()) return;
   job.area = std::move(area);

@@ -1,5 +1,5 @@
-// QualityPolicy over simulated time: video-like areas go lossy, still ones losslessly; quality
-// follows bandwidth with hysteresis; lossy areas are refreshed once they stay still.
+// QualityPolicy over simulated time: video-like areas are found, quality follows the bandwidth
+// they need with hysteresis; lossy areas are refreshed once they stay still.
 #include "server/quality_policy.h"
 
 #include <gtest/gtest.h>
@@ -37,7 +37,7 @@ void play(QualityPolicy& q, Clock::time_point& now, Clock::duration d) {
   }
 }
 
-TEST(QualityPolicy, VideoAreaGoesLossyStaticTextLossless) {
+TEST(QualityPolicy, VideoAreaIsFoundAndStaticTextIsNot) {
   QualityPolicy q(kScreen);
   Clock::time_point now = t0();
   play(q, now, 5s);
@@ -46,8 +46,7 @@ TEST(QualityPolicy, VideoAreaGoesLossyStaticTextLossless) {
 
   Region to_send(kVideo);
   to_send.add(kText);
-  QualityPolicy::Plan p = q.plan(to_send, now, 0);
-  EXPECT_EQ(p.lossless, reg(kText));
+  QualityPolicy::Plan p = q.plan(now, 0);
   EXPECT_TRUE(q.video_like(kVideo.x, kVideo.y));
   EXPECT_TRUE(q.video_like(kVideo.right() - 1, kVideo.bottom() - 1));
   EXPECT_FALSE(q.video_like(kVideo.right(), kVideo.y));
@@ -57,23 +56,25 @@ TEST(QualityPolicy, VideoAreaGoesLossyStaticTextLossless) {
   EXPECT_EQ(p.subsampling, -1);
 }
 
-TEST(QualityPolicy, UnalignedVideoLossyOnlyInsideItsCells) {
+TEST(QualityPolicy, UnalignedVideoIsVideoOnlyInsideItsCells) {
   QualityPolicy q(kScreen);
   Clock::time_point now = t0();
   const Rect video{100, 100, 200, 150};  // Cells 1..4 x 1..3.
   for (Clock::time_point end = now + 2s; now < end; now += 33ms) q.changed(reg(video), now);
-  // The whole screen is to be sent (a full refresh request): only the video's cells may go lossy.
-  QualityPolicy::Plan p = q.plan(reg({0, 0, 640, 480}), now, 0);
-  Region expected(Rect{0, 0, 640, 480});
-  expected.subtract(Rect{64, 64, 256, 192});
-  EXPECT_EQ(p.lossless, expected);
+  (void)q.plan(now, 0);
+  EXPECT_TRUE(q.video_like(64, 64));
+  EXPECT_TRUE(q.video_like(319, 255));
+  EXPECT_FALSE(q.video_like(63, 63));
+  EXPECT_FALSE(q.video_like(320, 100));
+  EXPECT_FALSE(q.video_like(100, 256));
 }
 
-TEST(QualityPolicy, NewContentStartsLossless) {
+TEST(QualityPolicy, NewContentIsNotVideo) {
   QualityPolicy q(kScreen);
   Clock::time_point now = t0();
   q.changed(reg(kVideo), now);
-  EXPECT_EQ(q.plan(reg(kVideo), now, 1e6).lossless, reg(kVideo));
+  (void)q.plan(now, 1e6);
+  EXPECT_FALSE(q.video_like(kVideo.x, kVideo.y));
 }
 
 TEST(QualityPolicy, TypingNeverBecomesVideo) {
@@ -82,8 +83,8 @@ TEST(QualityPolicy, TypingNeverBecomesVideo) {
   // Five keystrokes a second into one cell, for ten seconds.
   for (Clock::time_point end = now + 10s; now < end; now += 200ms) {
     q.changed(reg({8, 8, 8, 16}), now);
-    QualityPolicy::Plan p = q.plan(reg({8, 8, 8, 16}), now, 1e6);
-    ASSERT_EQ(p.lossless, reg({8, 8, 8, 16}));
+    (void)q.plan(now, 1e6);
+    ASSERT_FALSE(q.video_like(8, 8));
   }
   EXPECT_FALSE(q.video_like(8, 8));
 }
@@ -92,16 +93,17 @@ TEST(QualityPolicy, VideoHysteresisBetweenOnAndOffRates) {
   QualityPolicy q(kScreen);
   Clock::time_point now = t0();
   for (Clock::time_point end = now + 2s; now < end; now += 33ms) q.changed(reg(kVideo), now);
-  (void)q.plan(reg(kVideo), now, 0);
+  (void)q.plan(now, 0);
   ASSERT_TRUE(q.video_like(200, 200));
   // Slows to 8/s: between the thresholds, so it stays video.
   for (Clock::time_point end = now + 5s; now < end; now += 125ms) {
     q.changed(reg(kVideo), now);
-    ASSERT_TRUE(q.plan(reg(kVideo), now, 0).lossless.empty());
+    (void)q.plan(now, 0);
+    ASSERT_TRUE(q.video_like(200, 200));
   }
   // Stops: the rate decays below the off threshold.
   now += 2s;
-  EXPECT_EQ(q.plan(reg(kVideo), now, 0).lossless, reg(kVideo));
+  (void)q.plan(now, 0);
   EXPECT_FALSE(q.video_like(200, 200));
 }
 
@@ -110,13 +112,13 @@ TEST(QualityPolicy, QualityDropsWithBandwidthAndRecoversWithHysteresis) {
   Clock::time_point now = t0();
   play(q, now, 5s);
   // The video asks ~30/s x 49,152 px = ~1.5 Mpx/s.
-  QualityPolicy::Plan p = q.plan(reg(kVideo), now, 10e6);
+  QualityPolicy::Plan p = q.plan(now, 10e6);
   EXPECT_EQ(p.quality_cap, -1);
   EXPECT_EQ(p.subsampling, -1);
 
   // Bandwidth falls to 220 KB/s: ~0.12 B/px affordable, quality 40 at 2X, at once.
   play(q, now, 100ms);
-  p = q.plan(reg(kVideo), now, 220e3);
+  p = q.plan(now, 220e3);
   EXPECT_EQ(p.quality_cap, 40);
   EXPECT_EQ(p.subsampling, QualityPolicy::kSubsampling2X);
   const Clock::time_point dropped = now;
@@ -125,12 +127,12 @@ TEST(QualityPolicy, QualityDropsWithBandwidthAndRecoversWithHysteresis) {
   // 60, but not with the margin a rise needs): it stays at 40 instead of oscillating.
   for (int i = 0; i < 300; ++i) {
     play(q, now, 33ms);
-    p = q.plan(reg(kVideo), now, i % 2 ? 380e3 : 220e3);
+    p = q.plan(now, i % 2 ? 380e3 : 220e3);
     ASSERT_EQ(p.quality_cap, 40) << "step " << i;
   }
 
   // Falls further: 100 KB/s -> the lowest level, 4X.
-  p = q.plan(reg(kVideo), now, 100e3);
+  p = q.plan(now, 100e3);
   EXPECT_EQ(p.quality_cap, 20);
   EXPECT_EQ(p.subsampling, QualityPolicy::kSubsampling4X);
   const Clock::time_point lowest = now;
@@ -138,11 +140,11 @@ TEST(QualityPolicy, QualityDropsWithBandwidthAndRecoversWithHysteresis) {
   // Plenty again: no rise before the hold time...
   while (now < lowest + QualityPolicy::kRaiseHold - 50ms) {
     play(q, now, 33ms);
-    ASSERT_EQ(q.plan(reg(kVideo), now, 10e6).quality_cap, 20);
+    ASSERT_EQ(q.plan(now, 10e6).quality_cap, 20);
   }
   // ...then straight back to no cap.
   play(q, now, 100ms);
-  p = q.plan(reg(kVideo), now, 10e6);
+  p = q.plan(now, 10e6);
   EXPECT_EQ(p.quality_cap, -1);
   EXPECT_EQ(p.subsampling, -1);
   EXPECT_GT(now, dropped);
@@ -152,21 +154,20 @@ TEST(QualityPolicy, ModerateRiseGoesOneStepAtATime) {
   QualityPolicy q(kScreen);
   Clock::time_point now = t0();
   play(q, now, 2s);
-  EXPECT_EQ(q.plan(reg(kVideo), now, 100e3).quality_cap, 20);
+  EXPECT_EQ(q.plan(now, 100e3).quality_cap, 20);
   // 600 KB/s: ~0.31 B/px, above level 60's need with margin (0.27) but not level 80's (0.525).
   play(q, now, 3s);
-  EXPECT_EQ(q.plan(reg(kVideo), now, 600e3).quality_cap, 60);
+  EXPECT_EQ(q.plan(now, 600e3).quality_cap, 60);
   play(q, now, 3s);
-  EXPECT_EQ(q.plan(reg(kVideo), now, 600e3).quality_cap, 60);
+  EXPECT_EQ(q.plan(now, 600e3).quality_cap, 60);
 }
 
 TEST(QualityPolicy, NoVideoMeansNoCap) {
   QualityPolicy q(kScreen);
   Clock::time_point now = t0();
   q.changed(reg(kText), now);
-  QualityPolicy::Plan p = q.plan(reg(kText), now, 1000);  // Very slow, but nothing lossy.
+  QualityPolicy::Plan p = q.plan(now, 1000);  // Very slow, but nothing lossy.
   EXPECT_EQ(p.quality_cap, -1);
-  EXPECT_EQ(p.lossless, reg(kText));
 }
 
 TEST(QualityPolicy, RefreshDueExactlyTheLossyAreaAfterTheDelay) {
@@ -197,15 +198,11 @@ TEST(QualityPolicy, KeepsChangingNeverRefreshed) {
   Clock::time_point now = t0();
   for (Clock::time_point end = now + 5s; now < end; now += 33ms) {
     q.changed(reg(kVideo), now);
-    QualityPolicy::Plan p = q.plan(reg(kVideo), now, 1e6);
-    Region lossy(kVideo);
-    lossy.subtract(p.lossless);
-    q.sent(lossy, p.lossless, now + 5ms);
+    (void)q.plan(now, 1e6);
+    q.sent(reg(kVideo), Region(), now + 5ms);
     ASSERT_TRUE(q.refresh_due(now + 6ms).empty());
-    // Lossy once the cells are seen as video (after ~0.4 s); each send restarts the wait.
-    if (!q.lossy_area().empty()) {
-      ASSERT_EQ(q.next_refresh_time(), now + 5ms + QualityPolicy::kRefreshDelay);
-    }
+    // Each lossy send restarts the wait.
+    ASSERT_EQ(q.next_refresh_time(), now + 5ms + QualityPolicy::kRefreshDelay);
   }
   EXPECT_EQ(q.lossy_area(), reg(kVideo));
   // The video pauses: the whole lossy picture is refreshed once, after the delay.
@@ -269,7 +266,7 @@ TEST(QualityPolicy, ResizeResets) {
   QualityPolicy q(kScreen);
   Clock::time_point now = t0();
   play(q, now, 2s);
-  (void)q.plan(reg(kVideo), now, 100e3);
+  (void)q.plan(now, 100e3);
   q.sent(reg(kVideo), Region(), now);
   ASSERT_NE(q.level(), 0);
   ASSERT_FALSE(q.lossy_area().empty());
@@ -285,14 +282,13 @@ TEST(QualityPolicy, ResizeResets) {
   EXPECT_FALSE(q.video_like(200, 200));
   EXPECT_EQ(q.next_refresh_time(), Clock::time_point::max());
   EXPECT_TRUE(q.refresh_due(now + 1s).empty());
-  QualityPolicy::Plan p = q.plan(reg(kVideo), now, 100e3);
-  EXPECT_EQ(p.lossless, reg(kVideo));
+  QualityPolicy::Plan p = q.plan(now, 100e3);
   EXPECT_EQ(p.quality_cap, -1);
 
   q.resize({0, 0});
   EXPECT_EQ(q.cell_count(), 0u);
   q.changed(reg(kVideo), now);
-  EXPECT_EQ(q.plan(reg(kVideo), now, 0).lossless, reg(kVideo));  // No grid: nothing is video.
+  EXPECT_EQ(q.plan(now, 100e3).quality_cap, -1);  // No grid: nothing is video.
   EXPECT_TRUE(q.lossy_area().empty());
   EXPECT_TRUE(q.refresh_due(now + 1s).empty());
 }
@@ -310,10 +306,10 @@ TEST(QualityPolicy, StateStaysBoundedAndInsideTheScreen) {
     Rect r{rnd(1400) - 400, rnd(1200) - 400, rnd(900) + 1, rnd(900) + 1};
     Rect r2{rnd(1400) - 400, rnd(1200) - 400, rnd(64) + 1, rnd(64) + 1};
     q.changed(reg(r), now);
-    QualityPolicy::Plan p = q.plan(reg(r), now, rnd(2) ? 0 : 1e5 * (1 + rnd(100)));
+    QualityPolicy::Plan p = q.plan(now, rnd(2) ? 0 : 1e5 * (1 + rnd(100)));
     ASSERT_GE(p.quality_cap, -1);
     ASSERT_LE(p.quality_cap, 100);
-    q.sent(reg(r2), p.lossless, now);
+    q.sent(reg(r2), reg(r), now);
     if (i % 7 == 0) q.sent(Region(), q.refresh_due(now, 1e5), now);
     now += std::chrono::milliseconds(rnd(40));
   }
