@@ -7,11 +7,16 @@
 // update over a local N-thread pool (cpu_ms is then the whole process's CPU time). The
 // "deflate ..." rows compare one serial deflate stream with ZlibStream's pigz-style chunks (2
 // and 4 lanes) and cheaper strategies on ZRLE's tile data and Zlib's raw pixels: bytes are the
-// ratio cost of the parallel split. Prints a table; writes CSV.
+// ratio cost of the parallel split. Prints a table; writes CSV. First, the memory of one
+// connection's encoding path: per encoding and image, a fresh child process (its own pool)
+// sends two full-frame updates, and the growth of its peak RSS (VmHWM after, VmRSS before, with
+// the peak reset through /proc/self/clear_refs) is printed as peak_MB.
 //
 //   bench_encode [--threads N] [--quick] [--only ENCODING] [CSV_PATH]   (default
 //   bench/results/encode.csv)
+#include <sys/wait.h>
 #include <turbojpeg.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -20,6 +25,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -190,6 +196,48 @@ struct Encoding {
   std::vector<int32_t> encodings;  // The client's SetEncodings list.
 };
 
+// A field of /proc/self/status in KiB (VmRSS, VmHWM), or -1.
+long status_kib(const char* field) {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  long v = -1;
+  const size_t n = std::strlen(field);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, field, n) == 0 && line[n] == ':') v = std::atol(line + n + 1);
+  std::fclose(f);
+  return v;
+}
+
+// Peak RSS growth (MiB) of `run` in a forked child, or -1 if it cannot be measured. The child
+// starts from the parent's pages, so only what `run` touches anew counts.
+double peak_growth_mb(const std::function<void()>& run) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    close(fds[0]);
+    long delta = -1;
+    if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+      std::fputs("5", f);  // Resets VmHWM to the current RSS.
+      std::fclose(f);
+      const long base = status_kib("VmRSS");
+      run();
+      delta = status_kib("VmHWM") - base;
+    }
+    [[maybe_unused]] const ssize_t w = write(fds[1], &delta, sizeof delta);
+    _exit(0);
+  }
+  close(fds[1]);
+  long delta = -1;
+  if (read(fds[0], &delta, sizeof delta) != sizeof delta) delta = -1;
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return delta < 0 ? -1 : double(delta) / 1024.0;
+}
+
 std::string machine_line() {
   std::string cpu = "unknown CPU";
   if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
@@ -226,9 +274,6 @@ int main(int argc, char** argv) {
       csv_path = a;
     }
   }
-  PoolRunner pool(threads);
-  PoolRunner pool2(2), pool4(4);
-
   std::vector<Image> images;
   images.push_back({"ui", vncd::test::make_ui_image(kWidth, kHeight, 1)});
   images.push_back({"photo", vncd::test::make_photo_image(kWidth, kHeight, 1)});
@@ -250,6 +295,34 @@ int main(int argc, char** argv) {
 
   const vncd::enc::EncoderRegistry registry = vncd::enc::EncoderRegistry::builtin();
   const vncd::rfb::PixelFormat client = vncd::rfb::PixelFormat::rgb888();
+  // Memory before any thread exists: fork() copies only the calling thread.
+  std::printf(
+      "# peak RSS growth of two full-frame updates in a fresh child, planner threads: %zu\n",
+      threads);
+  std::printf("%-28s %-9s %9s\n", "encoding", "image", "peak_MB");
+  for (const Image& img : images) {
+    const vncd::rfb::Region whole(vncd::rfb::Rect{0, 0, kWidth, kHeight});
+    for (const Encoding& e : encodings) {
+      if (!only.empty() && only != e.name) continue;
+      const double mb = peak_growth_mb([&] {
+        PoolRunner child_pool(threads);
+        vncd::enc::UpdatePlanner planner(registry);
+        planner.set_task_runner(&child_pool);
+        planner.set_encodings(e.encodings);
+        planner.set_formats(img.frame.format(), client);
+        vncd::rfb::ByteBuffer out;
+        for (int i = 0; i < 2; ++i) {
+          out.clear();
+          planner.write_update(img.frame, {whole, {}, {}}, out);
+        }
+      });
+      std::printf("%-28s %-9s %9.1f\n", e.name, img.name, mb);
+    }
+  }
+  std::fflush(stdout);
+
+  PoolRunner pool(threads);
+  PoolRunner pool2(2), pool4(4);
   std::vector<Row> rows;
   for (const Image& img : images) {
     const vncd::rfb::Region whole(vncd::rfb::Rect{0, 0, kWidth, kHeight});

@@ -7,6 +7,7 @@
 #include "encodings/palette.h"
 #include "encodings/pixels.h"
 #include "encodings/zlib_stream.h"
+#include "test_pool.h"
 
 namespace vncd::enc {
 namespace {
@@ -89,6 +90,39 @@ TEST(ZlibStream, OneStreamAcrossCallsDecodesIncrementally) {
   }
   EXPECT_EQ(s.level(), 9);
   inflateEnd(&z);
+}
+
+// Pieces (ZRLE's bands) continue the one stream like one input would, serial or as pigz chunks,
+// interleaved with plain compress() calls, and with empty pieces; chunk buffers are given back.
+TEST(ZlibStream, PiecesContinueTheStreamSerialAndParallel) {
+  test::PoolRunner pool(2);
+  for (rfb::TaskRunner* runner :
+       {static_cast<rfb::TaskRunner*>(nullptr), static_cast<rfb::TaskRunner*>(&pool)}) {
+    ZlibStream s(2);
+    z_stream z{};
+    ASSERT_EQ(inflateInit(&z), Z_OK);
+    std::mt19937 rng(9);
+    for (int round = 0; round < 4; ++round) {
+      std::vector<std::vector<uint8_t>> parts(3);
+      parts[0].resize(3u << 20);  // Above the kept chunk capacity once deflated (random bytes).
+      for (auto& b : parts[0]) b = static_cast<uint8_t>(rng());
+      parts[1].resize(round == 1 ? 0 : 20000);
+      for (auto& b : parts[1]) b = static_cast<uint8_t>(rng() % 4);
+      parts[2].assign(40000, static_cast<uint8_t>(round));
+      std::vector<std::span<const uint8_t>> spans(parts.begin(), parts.end());
+      std::vector<uint8_t> want;
+      for (const auto& p : parts) want.insert(want.end(), p.begin(), p.end());
+      rfb::ByteBuffer out;
+      if (round == 2) {
+        s.compress(want, out, -1, runner);
+      } else {
+        s.compress_pieces(spans, out, round == 3 ? 6 : -1, runner,
+                          round == 0 ? Z_RLE : Z_DEFAULT_STRATEGY);
+      }
+      EXPECT_EQ(inflate_all(z, out, want.size()), want) << round;
+    }
+    inflateEnd(&z);
+  }
 }
 
 TEST(ZlibStream, ResetStartsANewStream) {

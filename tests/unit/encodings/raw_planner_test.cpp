@@ -125,6 +125,36 @@ INSTANTIATE_TEST_SUITE_P(Formats, PlannerFormats,
                                            return p;
                                          }()));
 
+// Native == client in a format every bit of which is a channel bit: the planner encodes from the
+// frame in place; its bytes are those of the encoder run on the converted pixels (here the same),
+// and a full-frame update leaves no scratch above the kept bound behind.
+TEST(Planner, IdentityFormatEncodesInPlaceWithTheSameBytes) {
+  const EncoderRegistry reg = EncoderRegistry::builtin();
+  const PixelFormat pf = PixelFormat::rgb565();
+  const Frame src = noise_frame(700, 600, 11);
+  Frame f({700, 600}, pf);
+  rfb::PixelConverter conv(PixelFormat::rgb888(), pf);
+  conv.convert(src.data(), src.stride(), f.mutable_data(), f.stride(), 700, 600);
+  ASSERT_STREQ(rfb::PixelConverter(pf, pf).kernel_name(), "copy");
+  for (int32_t e : {rfb::encoding::kHextile, rfb::encoding::kZRLE, rfb::encoding::kRaw}) {
+    UpdatePlanner planner(reg);
+    const int32_t encodings[] = {e};
+    planner.set_encodings(encodings);
+    planner.set_formats(pf, pf);
+    ByteBuffer got;
+    planner.write_update(f, {rfb::Region(Rect{0, 0, 700, 600}), {}, {}}, got);
+    auto enc = reg.create(e);
+    ByteBuffer want;
+    rfb::write_framebuffer_update_header(want, 1);
+    rfb::write_rect_header(want, Rect{0, 0, 700, 600}, e);
+    rfb::PixelConverter identity(pf, pf);
+    enc->encode(f.view(), rfb::EncodeContext{pf, identity, rfb::EncodeSettings{}}, want);
+    EXPECT_EQ(std::vector<uint8_t>(got.span().begin(), got.span().end()),
+              std::vector<uint8_t>(want.span().begin(), want.span().end()))
+        << e;
+  }
+}
+
 TEST(Planner, FollowsClientPreferenceOrder) {
   EncoderRegistry reg = EncoderRegistry::builtin();
   UpdatePlanner planner(reg);

@@ -330,3 +330,29 @@ TEST(Geometry, RectIntersectAndRegionOps) {
 
 }  // namespace
 }  // namespace vncd::rfb
+
+namespace vncd::rfb {
+namespace {
+
+TEST(ByteBufferShrink, GivesBackStorageAboveTheBoundAndKeepsContent) {
+  ByteBuffer b;
+  b.zeros(1 << 20);
+  b.clear();
+  EXPECT_GE(b.capacity(), size_t{1} << 20);  // clear() keeps storage for reuse...
+  b.shrink_to(4096);
+  EXPECT_LE(b.capacity(), 4096u);  // ...shrink_to() gives it back.
+  b.u32(0x01020304);
+  b.u8(9);
+  b.consume(1);
+  b.zeros(10000);
+  const std::vector<uint8_t> before(b.span().begin(), b.span().end());
+  b.shrink_to(20000);  // Within the bound: untouched.
+  EXPECT_EQ(std::vector<uint8_t>(b.span().begin(), b.span().end()), before);
+  b.shrink_to(100);  // Above: reallocated to fit, content and order kept.
+  EXPECT_EQ(std::vector<uint8_t>(b.span().begin(), b.span().end()), before);
+  EXPECT_EQ(b.data()[0], 2);
+  EXPECT_LT(b.capacity(), 16384u);
+}
+
+}  // namespace
+}  // namespace vncd::rfb
