@@ -587,7 +587,11 @@ DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
 
   Region rest = work;
   rest.subtract(c.written);
-  if (rest.area() >= kMinCopyArea) {
+  // A moved window changes its old and its new place, rarely most of the screen; when most of
+  // the screen changed (video, a full-screen redraw) the search for moves costs milliseconds per
+  // frame (a quarter of vncd's CPU on full-screen video) and finds nothing.
+  const int64_t screen = int64_t{c.width} * c.height;
+  if (rest.area() >= kMinCopyArea && rest.area() <= screen * kMaxMoveSearchPercent / 100) {
     switch (c.bpp) {
       case 1:
         detect_moves<uint8_t>(c, rest, work);

@@ -15,6 +15,9 @@ namespace vncd::enc {
 inline constexpr int kMinCopyRows = 8;
 inline constexpr int kMinCopyWidth = 64;
 inline constexpr int kMinCopyArea = 4096;
+// Moves (not scrolls) are searched only while what is left to explain covers at most this much
+// of the screen.
+inline constexpr int kMaxMoveSearchPercent = 50;
 
 struct DetectedCopies {
   // In the order the client must apply them. No op's source intersects an earlier op's

@@ -346,6 +346,21 @@ TEST(CopyDetector, WindowMovedFarAwayIsOneCopy) {
   check_invariant(before, after, changed, d);
 }
 
+TEST(CopyDetector, MovesAreNotSearchedWhenMostOfTheScreenChanged) {
+  // A big window moved while everything else changed too (video behind it): scrolls are still
+  // looked for, moves are not (the search would cost more than it saves on such frames).
+  Frame before = test::make_photo_image(640, 480, 3);
+  Frame after = test::make_photo_image(640, 480, 4);
+  const Frame window = make_text(200, 150, 4, 1.0);
+  paste(before, 40, 40, window, Rect{0, 0, 200, 150});
+  paste(after, 300, 200, window, Rect{0, 0, 200, 150});
+  const Region changed = diff(before, after);
+  ASSERT_GT(changed.area(), int64_t{640} * 480 * kMaxMoveSearchPercent / 100);
+  const DetectedCopies d = detect_copies(before, after, changed);
+  EXPECT_TRUE(d.copies.empty());
+  check_invariant(before, after, changed, d);
+}
+
 TEST(CopyDetector, HorizontalScrollInsideARectangle) {
   const Rect area{100, 80, 600, 300};
   const Frame wide = make_text(area.w + 40, area.h, 12, 1.0);
