@@ -355,15 +355,20 @@ UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateCo
       runner_->run(parallel.size(),
                    [&](size_t i) { run_task(tasks[parallel[i]], scratch_[parallel[i]], nullptr); });
     for (size_t t : serial) run_task(tasks[t], scratch_[t], runner_);
+    // One allocation for the whole message: growing by doubling would hold the old and the new
+    // storage at once, on top of the pieces.
+    size_t total = 0;
+    for (size_t i = 0; i < pieces.size(); ++i) total += piece_out_[i].size();
+    out.reserve(out.size() + total);
     for (size_t i = 0; i < pieces.size(); ++i) {
       out.append(piece_out_[i].span());
       piece_out_[i].clear();
-      piece_out_[i].shrink_to(kKeptCapacity);
       note(pieces[i], piece_lossy_[i] != 0);
     }
+    // Buffers of pieces beyond this update's count (an earlier, more fragmented update) are
+    // given back; the rest are reused by the next update of about the same shape.
+    for (size_t i = pieces.size(); i < piece_out_.size(); ++i) piece_out_[i].shrink_to(0);
   }
-  for (std::vector<uint8_t>& s : scratch_)
-    if (s.capacity() > kKeptCapacity) std::vector<uint8_t>().swap(s);
   return result;
 }
 

@@ -60,9 +60,6 @@ class UpdatePlanner {
   static constexpr int kSolidBlock = 16;
   // With several threads, stateless encodings' rectangles above this area are cut into bands.
   static constexpr int kMinStripArea = 128 * 1024;
-  // Scratch and per-piece buffers above this many bytes are given back after each update, so a
-  // full-frame update does not pin its size in memory until the next one.
-  static constexpr size_t kKeptCapacity = 1 << 20;
 
   explicit UpdatePlanner(const EncoderRegistry& registry);
   ~UpdatePlanner();
@@ -134,8 +131,9 @@ class UpdatePlanner {
   std::map<int32_t, int> lane_split_;         // Lanes last used per max_lanes > 1 encoding.
   rfb::TaskRunner* runner_ = nullptr;
   // Per task: converted pixels for client-format encoders. Per piece: its encoded bytes and
-  // whether it went lossy, when tasks run in parallel. Kept to reuse their storage, up to
-  // kKeptCapacity each.
+  // whether it went lossy, when tasks run in parallel. Kept to reuse their storage: every
+  // update of a steady full-screen workload needs them again, and re-faulting megabytes of fresh
+  // pages per update costs more than it saves (the peak is reached during the update anyway).
   std::vector<std::vector<uint8_t>> scratch_;
   std::vector<rfb::ByteBuffer> piece_out_;
   std::vector<uint8_t> piece_lossy_;
