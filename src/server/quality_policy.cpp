@@ -122,7 +122,7 @@ QualityPolicy::Plan QualityPolicy::plan(Clock::time_point now, double bandwidth)
     affordable = bandwidth * kVideoBandwidthShare / video_pixels_per_s;
   update_level(affordable, now);
   p.quality_cap = kLevels[level_].quality_cap;
-  p.subsampling = kLevels[level_].subsampling;
+  if (video_pixels_per_s > 0) p.subsampling = kVideoSubsampling;
   return p;
 }
 

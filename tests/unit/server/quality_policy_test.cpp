@@ -51,9 +51,9 @@ TEST(QualityPolicy, VideoAreaIsFoundAndStaticTextIsNot) {
   EXPECT_TRUE(q.video_like(kVideo.right() - 1, kVideo.bottom() - 1));
   EXPECT_FALSE(q.video_like(kVideo.right(), kVideo.y));
   EXPECT_FALSE(q.video_like(0, 0));
-  // Unknown bandwidth: no cap, the client's subsampling.
+  // Unknown bandwidth: no cap; video goes 4:2:0.
   EXPECT_EQ(p.quality_cap, -1);
-  EXPECT_EQ(p.subsampling, -1);
+  EXPECT_EQ(p.subsampling, QualityPolicy::kVideoSubsampling);
 }
 
 TEST(QualityPolicy, UnalignedVideoIsVideoOnlyInsideItsCells) {
@@ -114,13 +114,13 @@ TEST(QualityPolicy, QualityDropsWithBandwidthAndRecoversWithHysteresis) {
   // The video asks ~30/s x 49,152 px = ~1.5 Mpx/s.
   QualityPolicy::Plan p = q.plan(now, 10e6);
   EXPECT_EQ(p.quality_cap, -1);
-  EXPECT_EQ(p.subsampling, -1);
+  EXPECT_EQ(p.subsampling, QualityPolicy::kVideoSubsampling);
 
-  // Bandwidth falls to 220 KB/s: ~0.12 B/px affordable, quality 40 at 2X, at once.
+  // Bandwidth falls to 220 KB/s: ~0.12 B/px affordable, quality 40, at once.
   play(q, now, 100ms);
   p = q.plan(now, 220e3);
   EXPECT_EQ(p.quality_cap, 40);
-  EXPECT_EQ(p.subsampling, QualityPolicy::kSubsampling2X);
+  EXPECT_EQ(p.subsampling, QualityPolicy::kVideoSubsampling);
   const Clock::time_point dropped = now;
 
   // The estimate jitters between 220 and 380 KB/s for 10 s (380 KB/s alone would allow quality
@@ -131,10 +131,9 @@ TEST(QualityPolicy, QualityDropsWithBandwidthAndRecoversWithHysteresis) {
     ASSERT_EQ(p.quality_cap, 40) << "step " << i;
   }
 
-  // Falls further: 100 KB/s -> the lowest level, 4X.
+  // Falls further: 100 KB/s -> the lowest level.
   p = q.plan(now, 100e3);
   EXPECT_EQ(p.quality_cap, 20);
-  EXPECT_EQ(p.subsampling, QualityPolicy::kSubsampling4X);
   const Clock::time_point lowest = now;
 
   // Plenty again: no rise before the hold time...
@@ -146,7 +145,7 @@ TEST(QualityPolicy, QualityDropsWithBandwidthAndRecoversWithHysteresis) {
   play(q, now, 100ms);
   p = q.plan(now, 10e6);
   EXPECT_EQ(p.quality_cap, -1);
-  EXPECT_EQ(p.subsampling, -1);
+  EXPECT_EQ(p.subsampling, QualityPolicy::kVideoSubsampling);
   EXPECT_GT(now, dropped);
 }
 
@@ -168,6 +167,7 @@ TEST(QualityPolicy, NoVideoMeansNoCap) {
   q.changed(reg(kText), now);
   QualityPolicy::Plan p = q.plan(now, 1000);  // Very slow, but nothing lossy.
   EXPECT_EQ(p.quality_cap, -1);
+  EXPECT_EQ(p.subsampling, -1);
 }
 
 TEST(QualityPolicy, RefreshDueExactlyTheLossyAreaAfterTheDelay) {
