@@ -228,12 +228,13 @@ void ZlibStream::compress_pieces(std::span<const std::span<const uint8_t>> piece
     size_t need = kWindow;
     for (size_t j = i; j-- > 0 && need > 0;) {
       const size_t n = std::min(need, pieces[j].size());
+      if (n == 0) continue;  // memcpy must not see an empty span's null pointer.
       std::memcpy(dict.data() + need - n, pieces[j].data() + pieces[j].size() - n, n);
       need -= n;
     }
     if (need > 0) {
       const size_t n = std::min(need, window_.size());
-      std::memcpy(dict.data() + need - n, window_.data() + window_.size() - n, n);
+      if (n > 0) std::memcpy(dict.data() + need - n, window_.data() + window_.size() - n, n);
       need -= n;
     }
     dict.erase(dict.begin(), dict.begin() + static_cast<std::ptrdiff_t>(need));
