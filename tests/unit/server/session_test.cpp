@@ -345,6 +345,32 @@ TEST_F(SessionTest, AFenceDuringAnUpdateIsAnsweredAfterItAndBeforeTheNextMessage
   EXPECT_EQ(out.size(), kFullUpdate + 4 + 12 + 64 * 32 * 2 + 2 * 13 + 11);
 }
 
+TEST_F(SessionTest, JpegAreasAreRefreshedLosslesslyOnceStill) {
+  make();
+  handshake();
+  Viewer v;
+  feed(rfb::SetEncodings{{rfb::encoding::kTight, rfb::encoding::kQualityLevel0 + 8}});
+  desktop.paint_pattern();  // Every pixel different: photo-like, so it goes as JPEG.
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  v.read(*transport);
+  ASSERT_EQ(v.client.updates, 1);
+  EXPECT_FALSE(v.shows(desktop));
+  // Nothing changes; the client keeps a request outstanding. Once the area has been still for
+  // the refresh delay it comes again, exact.
+  const auto sent = EventLoop::Clock::now();
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  EXPECT_EQ(transport->output_size(), 0u);
+  ASSERT_TRUE(run_until([&] { return session->updates_sent() == 2; }));
+  EXPECT_GE(EventLoop::Clock::now() - sent, QualityPolicy::kRefreshDelay - milliseconds(5));
+  v.read(*transport);
+  EXPECT_TRUE(v.shows(desktop));
+  // And only once.
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  loop->run_once(milliseconds(400));
+  EXPECT_EQ(session->updates_sent(), 2u);
+}
+
 TEST_F(SessionTest, UpdatesWaitForARequestAndAFrame) {
   make();
   handshake();
