@@ -78,7 +78,8 @@ PY
 }
 
 build_failed=()
-run_build build-ci -Dsanitize=false -Dtests=true
+# The benchmarks are built too (not run), so they cannot rot unnoticed.
+run_build build-ci -Dsanitize=false -Dtests=true -Dbench=true
 run_build build-ci-asan -Dsanitize=true -Dtests=true
 
 total_passed=0

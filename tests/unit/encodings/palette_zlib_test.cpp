@@ -7,7 +7,7 @@
 #include "encodings/palette.h"
 #include "encodings/pixels.h"
 #include "encodings/zlib_stream.h"
-#include "test_pool.h"
+#include "server/worker_pool.h"
 
 namespace vncd::enc {
 namespace {
@@ -95,7 +95,7 @@ TEST(ZlibStream, OneStreamAcrossCallsDecodesIncrementally) {
 // Pieces (ZRLE's bands) continue the one stream like one input would, serial or as pigz chunks,
 // interleaved with plain compress() calls, and with empty pieces; chunk buffers are given back.
 TEST(ZlibStream, PiecesContinueTheStreamSerialAndParallel) {
-  test::PoolRunner pool(2);
+  server::WorkerPool pool(2);
   for (rfb::TaskRunner* runner :
        {static_cast<rfb::TaskRunner*>(nullptr), static_cast<rfb::TaskRunner*>(&pool)}) {
     ZlibStream s(2);

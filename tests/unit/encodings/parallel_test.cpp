@@ -17,10 +17,10 @@
 #include "encodings/update_planner.h"
 #include "encodings/zlib_stream.h"
 #include "rfb/encoder.h"
+#include "server/worker_pool.h"
 #include "support/libvncclient_decoder.h"
 #include "support/reference_decoder.h"
 #include "support/test_images.h"
-#include "test_pool.h"
 
 namespace vncd::enc {
 namespace {
@@ -133,7 +133,7 @@ class Parallel : public testing::TestWithParam<Param> {};
 TEST_P(Parallel, SuccessiveUpdatesDecodeAndMatchOneThread) {
   const auto& [enc, fmt] = GetParam();
   const std::vector<Step> s = steps();
-  test::PoolRunner pool(3);
+  server::WorkerPool pool(3);
   const Encoded one = encode_all(enc, fmt.format, nullptr, s);
   const Encoded many = encode_all(enc, fmt.format, &pool, s);
 
@@ -180,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(AllEncodings, Parallel,
 // resets), ZRLE/Zlib switch between serial and chunked deflate on the same stream.
 TEST(ParallelSwitch, ThreadCountChangesBetweenUpdates) {
   const std::vector<Step> s = steps();
-  test::PoolRunner p2(2), p3(3), p4(4);
+  server::WorkerPool p2(2), p3(3), p4(4);
   rfb::TaskRunner* runners[] = {&p3, nullptr, &p4, &p2, &p4, nullptr, &p3, &p2};
   for (const Encoding& e : kEncodings) {
     for (const test::NamedFormat& fmt : test::test_pixel_formats()) {
@@ -240,7 +240,7 @@ std::vector<uint8_t> sample(size_t n, uint32_t seed) {
 }
 
 TEST(ZlibStreamPigz, ChunksAreOneStreamForRealInflateAcrossCalls) {
-  test::PoolRunner pool(4);
+  server::WorkerPool pool(4);
   ZlibStream stream(2);
   Inflater client;
   const size_t sizes[] = {100, 700000, 5000, 300000, 64 * 1024 * 2 + 1, 40, 1 << 20};
@@ -255,7 +255,7 @@ TEST(ZlibStreamPigz, ChunksAreOneStreamForRealInflateAcrossCalls) {
 }
 
 TEST(ZlibStreamPigz, ResetStartsAFreshStreamWithAHeader) {
-  test::PoolRunner pool(2);
+  server::WorkerPool pool(2);
   ZlibStream stream(5);
   const std::vector<uint8_t> in = sample(400000, 5);
   {
@@ -275,7 +275,7 @@ TEST(ZlibStreamPigz, RatioCostIsSmall) {
   // Photo-like tile data: the split may cost a little, never much.
   const Frame photo = test::make_photo_image(kW, kH, 2);
   const std::span<const uint8_t> in(photo.data(), photo.stride() * static_cast<size_t>(kH));
-  test::PoolRunner pool(4);
+  server::WorkerPool pool(4);
   ZlibStream serial(2), split(2);
   rfb::ByteBuffer a, b;
   serial.compress(in, a);
@@ -317,9 +317,9 @@ TEST(Quality, LossyRegionIsReportedExactlyAndCapsReachTheEncoder) {
   EncoderRegistry reg = EncoderRegistry::builtin();
   reg.add(E::kTight, "fake", [&seen] { return std::make_unique<FakeLossy>(&seen); });
   const Frame f = test::make_noise(kW, kH, 4);
-  for (rfb::TaskRunner* runner : {static_cast<rfb::TaskRunner*>(nullptr),
-                                  static_cast<rfb::TaskRunner*>(new test::PoolRunner(3))}) {
-    std::unique_ptr<rfb::TaskRunner> owned(runner);
+  server::WorkerPool pool(3);
+  for (rfb::TaskRunner* runner :
+       {static_cast<rfb::TaskRunner*>(nullptr), static_cast<rfb::TaskRunner*>(&pool)}) {
     seen.settings.clear();
     UpdatePlanner planner(reg);
     planner.set_task_runner(runner);
@@ -357,7 +357,7 @@ TEST(Quality, PhotoInsideLosslessIsNotJpegAndTheRestIs) {
   const Frame f = test::make_photo_image(kW, kH, 6);
   const Rect keep{64, 64, 256, 128};
   for (size_t threads : {1u, 3u}) {
-    test::PoolRunner pool(threads);
+    server::WorkerPool pool(threads);
     UpdatePlanner planner(reg);
     planner.set_task_runner(&pool);
     const int32_t encs[] = {E::kTight, E::kQualityLevel0 + 5};
