@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "encodings/trle.h"
 #include "encodings/zlib_stream.h"
 #include "rfb/encoder.h"
 
@@ -33,6 +34,10 @@ class ZrleEncoder final : public rfb::Encoder {
   rfb::EncoderTraits traits() const override {
     rfb::EncoderTraits t;
     t.max_lanes = 1;  // One zlib stream; encode() spreads a rectangle over ctx.runner itself.
+    // Rectangles of at most four tile rows: the planner converts each to the client's format
+    // on its own, so a full-screen update needs a 2 MB buffer at 1080p instead of a whole
+    // converted frame (8 MB), for 12 bytes of header per extra rectangle.
+    t.max_height = 4 * trle::kZrleTileSize;
     return t;
   }
   // U32 length, then the tile data deflated up to a Z_SYNC_FLUSH so the client can decode this
