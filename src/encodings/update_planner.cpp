@@ -13,11 +13,59 @@ namespace {
 // as their bounding box instead (rare: pixman keeps regions as y-x bands).
 constexpr size_t kMaxRectsPerUpdate = 4096;
 
+// Pixels a merge may add: about what a rectangle costs on its own (a 12-byte header, an
+// encoder's length and flush bytes, a tile's sub-encoding) in the compact encodings.
+constexpr int64_t kCoalesceSlack = 256;
+
+rfb::Rect bounding(const rfb::Rect& a, const rfb::Rect& b) {
+  const int x = std::min(a.x, b.x), y = std::min(a.y, b.y);
+  return rfb::Rect{x, y, std::max(a.right(), b.right()) - x, std::max(a.bottom(), b.bottom()) - y};
+}
+
 bool in_range(int32_t e, int32_t first, int32_t count) {
   return e >= first && e < first + count;
 }
 
 }  // namespace
+
+std::vector<rfb::Rect> coalesce_rects(std::vector<rfb::Rect> rects, int64_t slack) {
+  if (rects.size() > kMaxCoalesce) return rects;
+  // Area of the input inside each rectangle: merged boxes stay disjoint from the rest because a
+  // rectangle overlapping a box is only ever merged into it, never left beside it.
+  std::vector<int64_t> covered(rects.size());
+  for (size_t i = 0; i < rects.size(); ++i) covered[i] = rects[i].area();
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (size_t i = 0; i < rects.size() && !merged; ++i) {
+      for (size_t j = i + 1; j < rects.size() && !merged; ++j) {
+        const rfb::Rect box = bounding(rects[i], rects[j]);
+        // Anything else the box would overlap joins too, so the result stays disjoint.
+        int64_t inside = covered[i] + covered[j];
+        std::vector<size_t> joining{j};
+        for (size_t k = 0; k < rects.size(); ++k) {
+          if (k == i || k == j || box.intersect(rects[k]).empty()) continue;
+          joining.push_back(k);
+          inside += covered[k];
+        }
+        const rfb::Rect grown = [&] {
+          rfb::Rect b = box;
+          for (size_t k : joining) b = bounding(b, rects[k]);
+          return b;
+        }();
+        if (grown != box || grown.area() - inside > slack) continue;
+        rects[i] = grown;
+        covered[i] = inside;
+        std::sort(joining.rbegin(), joining.rend());
+        for (size_t k : joining) {
+          rects.erase(rects.begin() + static_cast<std::ptrdiff_t>(k));
+          covered.erase(covered.begin() + static_cast<std::ptrdiff_t>(k));
+        }
+        merged = true;
+      }
+    }
+  }
+  return rects;
+}
 
 rfb::EncodeSettings settings_from_encodings(std::span<const int32_t> encodings) {
   namespace E = rfb::encoding;
@@ -291,7 +339,7 @@ UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateCo
   }
   for (int pass = 0; pass < 2; ++pass) {
     const rfb::Region& region = pass == 0 ? pixels : lossless_pixels;
-    std::vector<rfb::Rect> rects = region.rects();
+    std::vector<rfb::Rect> rects = coalesce_rects(region.rects(), kCoalesceSlack);
     if (rects.size() > kMaxRectsPerUpdate) rects = {region.bounds()};
     for (const rfb::Rect& r : rects) split(r, encoding_for(frame.view(r)), pass == 1, pieces);
   }

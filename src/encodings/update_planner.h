@@ -53,6 +53,13 @@ struct UpdateResult {
 // TurboVNC fine quality and subsampling); the last of each kind wins.
 rfb::EncodeSettings settings_from_encodings(std::span<const int32_t> encodings);
 
+// Merges disjoint rectangles into their bounding box wherever that adds at most `slack` pixels
+// that were not in them, so a few small neighbours (a glyph cut by tile edges, the blocks of a
+// clock) cost one rectangle header and one encoder set-up instead of several. Lists longer
+// than kMaxCoalesce are returned as they are (large changes, where headers do not matter).
+inline constexpr size_t kMaxCoalesce = 64;
+std::vector<rfb::Rect> coalesce_rects(std::vector<rfb::Rect> rects, int64_t slack);
+
 class UpdatePlanner {
  public:
   // Solid areas smaller than this are left to the encoder: splitting them off costs headers.

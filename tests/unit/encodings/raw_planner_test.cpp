@@ -371,3 +371,58 @@ TEST(Planner, SettingsFromPseudoEncodings) {
 
 }  // namespace
 }  // namespace vncd::enc
+
+namespace vncd::enc {
+namespace {
+
+int64_t total_area(const std::vector<Rect>& rs) {
+  int64_t a = 0;
+  for (const Rect& r : rs) a += r.area();
+  return a;
+}
+
+TEST(Coalesce, NeighboursWithinTheSlackBecomeOneRectangle) {
+  // A glyph cut into per-tile boxes at a tile corner, plus a far-away clock digit.
+  const std::vector<Rect> glyph{{28, 26, 4, 6}, {32, 26, 5, 6}, {28, 32, 4, 9}, {32, 32, 5, 9}};
+  std::vector<Rect> in = glyph;
+  in.push_back(Rect{900, 500, 8, 12});
+  const std::vector<Rect> out = coalesce_rects(in, 256);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0], (Rect{28, 26, 9, 15}));
+  EXPECT_EQ(out[1], (Rect{900, 500, 8, 12}));
+}
+
+TEST(Coalesce, NothingMergesBeyondTheSlack) {
+  const std::vector<Rect> in{{0, 0, 10, 10}, {20, 0, 10, 10}};  // Gap of 10x10 = 100 px.
+  EXPECT_EQ(coalesce_rects(in, 99).size(), 2u);
+  EXPECT_EQ(coalesce_rects(in, 100), (std::vector<Rect>{{0, 0, 30, 10}}));
+}
+
+TEST(Coalesce, ResultCoversTheInputAndStaysDisjoint) {
+  uint32_t seed = 7;
+  auto rnd = [&](int mod) {
+    seed = seed * 1103515245u + 12345u;
+    return static_cast<int>((seed >> 8) % static_cast<uint32_t>(mod));
+  };
+  for (int round = 0; round < 200; ++round) {
+    rfb::Region region;
+    const int n = 1 + rnd(12);
+    for (int i = 0; i < n; ++i) region.add(Rect{rnd(200), rnd(200), 1 + rnd(30), 1 + rnd(30)});
+    const std::vector<Rect> out = coalesce_rects(region.rects(), 256);
+    rfb::Region covered;
+    for (const Rect& r : out) covered.add(r);
+    EXPECT_TRUE(covered.intersected(region) == region) << "round " << round;
+    EXPECT_EQ(covered.area(), total_area(out)) << "overlap in round " << round;
+    EXPECT_LE(out.size(), region.rects().size());
+    EXPECT_LE(covered.area() - region.area(), int64_t{256} * n);
+  }
+}
+
+TEST(Coalesce, LongListsAreLeftAlone) {
+  std::vector<Rect> in;
+  for (int i = 0; i <= static_cast<int>(kMaxCoalesce); ++i) in.push_back(Rect{i * 2, 0, 1, 1});
+  EXPECT_EQ(coalesce_rects(in, 1000).size(), in.size());
+}
+
+}  // namespace
+}  // namespace vncd::enc
