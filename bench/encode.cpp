@@ -12,8 +12,9 @@
 // sends two full-frame updates, and the growth of its peak RSS (VmHWM after, VmRSS before, with
 // the peak reset through /proc/self/clear_refs) is printed as peak_MB.
 //
-//   bench_encode [--threads N] [--quick] [--only ENCODING] [CSV_PATH]   (default
-//   bench/results/encode.csv)
+//   bench_encode [--threads N] [--quick] [--only ENCODING] [CSV_PATH]   (default for a full
+//   run: bench/results/encode.csv; a --quick or --only run writes a CSV only to a given path,
+//   so it never replaces the kept full table)
 #include <sys/wait.h>
 #include <turbojpeg.h>
 #include <unistd.h>
@@ -190,7 +191,8 @@ std::string machine_line() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string csv_path = "bench/results/encode.csv";
+  std::string csv_path;
+  bool partial = false;
   size_t threads = 1;
   std::string only;  // One encoding row name (e.g. "ZRLE"), no ceilings: for profiling.
   for (int i = 1; i < argc; ++i) {
@@ -199,13 +201,16 @@ int main(int argc, char** argv) {
       threads = static_cast<size_t>(std::max(1, std::atoi(argv[++i])));
     } else if (a == "--only" && i + 1 < argc) {
       only = argv[++i];
+      partial = true;
     } else if (a == "--quick") {
+      partial = true;
       kWarmups = 1;
       kRuns = 3;
     } else {
       csv_path = a;
     }
   }
+  if (csv_path.empty() && !partial) csv_path = "bench/results/encode.csv";
   std::vector<Image> images;
   images.push_back({"ui", vncd::test::make_ui_image(kWidth, kHeight, 1)});
   images.push_back({"photo", vncd::test::make_photo_image(kWidth, kHeight, 1)});
@@ -349,6 +354,10 @@ int main(int argc, char** argv) {
                 r.median_ms, r.min_ms, r.max_ms, r.cpu_ms, kPixels / r.median_ms / 1e3,
                 double(r.bytes) / kPixels);
 
+  if (csv_path.empty()) {
+    std::printf("partial run: no CSV written (give a path to write one)\n");
+    return 0;
+  }
   std::error_code ec;
   const std::filesystem::path csv(csv_path);
   if (csv.has_parent_path()) std::filesystem::create_directories(csv.parent_path(), ec);
