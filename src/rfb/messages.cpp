@@ -14,6 +14,16 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
+// The U8 flag and U16 x, y, w, h that FramebufferUpdateRequest and EnableContinuousUpdates share
+// (the caller has checked that the 9 bytes are there).
+void read_flag_and_area(Reader& r, bool& flag, uint16_t& x, uint16_t& y, uint16_t& w, uint16_t& h) {
+  flag = r.u8() != 0;
+  x = r.u16();
+  y = r.u16();
+  w = r.u16();
+  h = r.u16();
+}
+
 }  // namespace
 
 ParseOutcome parse_client_message(Reader& r, const MessageLimits& limits, ClientMessage& out) {
@@ -53,11 +63,7 @@ ParseOutcome parse_client_message(Reader& r, const MessageLimits& limits, Client
       // "FramebufferUpdateRequest": U8 type, U8 incremental, U16 x, y, w, h.
       if (!r.has(9)) return need_more();
       FramebufferUpdateRequest m;
-      m.incremental = r.u8() != 0;
-      m.x = r.u16();
-      m.y = r.u16();
-      m.w = r.u16();
-      m.h = r.u16();
+      read_flag_and_area(r, m.incremental, m.x, m.y, m.w, m.h);
       out = m;
       return ParseOutcome::ok();
     }
@@ -102,11 +108,7 @@ ParseOutcome parse_client_message(Reader& r, const MessageLimits& limits, Client
       // "EnableContinuousUpdates": U8 type, U8 enable-flag, U16 x, y, w, h.
       if (!r.has(9)) return need_more();
       EnableContinuousUpdates m;
-      m.enable = r.u8() != 0;
-      m.x = r.u16();
-      m.y = r.u16();
-      m.w = r.u16();
-      m.h = r.u16();
+      read_flag_and_area(r, m.enable, m.x, m.y, m.w, m.h);
       out = m;
       return ParseOutcome::ok();
     }
