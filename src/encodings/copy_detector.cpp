@@ -590,8 +590,12 @@ DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
   // A moved window changes its old and its new place, rarely most of the screen; when most of
   // the screen changed (video, a full-screen redraw) the search for moves costs milliseconds per
   // frame (a quarter of vncd's CPU on full-screen video) and finds nothing.
+  // After a scroll that explains most of the change (a terminal, a browser), what is left is
+  // the exposed strip: searching the whole changed area for its source was most of the CPU of
+  // a scrolling terminal.
   const int64_t screen = int64_t{c.width} * c.height;
-  if (rest.area() >= kMinCopyArea && rest.area() <= screen * kMaxMoveSearchPercent / 100) {
+  if (rest.area() >= kMinCopyArea && rest.area() <= screen * kMaxMoveSearchPercent / 100 &&
+      rest.area() * 2 >= work.area()) {
     switch (c.bpp) {
       case 1:
         detect_moves<uint8_t>(c, rest, work);
