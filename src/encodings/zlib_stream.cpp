@@ -194,15 +194,19 @@ void ZlibStream::compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& o
 
 void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level,
                           rfb::TaskRunner* runner, int strategy) {
-  begin(level, strategy, out);
   const size_t lanes = runner ? runner->concurrency() : 1;
   const size_t chunks = std::min(lanes, in.size() / kMinParallelChunk);
-  if (chunks > 1) {
-    compress_parallel(in, out, chunks, *runner);
-  } else {
-    compress_serial(in, out);
+  if (chunks <= 1) {
+    const std::span<const uint8_t> whole[1] = {in};
+    compress_pieces(whole, out, level, nullptr, strategy);
+    return;
   }
-  remember(in);
+  // Equal chunks, deflated in parallel as pieces of one input.
+  std::vector<std::span<const uint8_t>> pieces;
+  const size_t per = (in.size() + chunks - 1) / chunks;
+  for (size_t start = 0; start < in.size(); start += per)
+    pieces.push_back(in.subspan(start, std::min(per, in.size() - start)));
+  compress_pieces(pieces, out, level, runner, strategy);
 }
 
 void ZlibStream::compress_pieces(std::span<const std::span<const uint8_t>> pieces,
@@ -260,51 +264,6 @@ void ZlibStream::compress_pieces(std::span<const std::span<const uint8_t>> piece
     chunks_[i]->out.clear();
     chunks_[i]->out.shrink_to(kKeptChunkCapacity);
     remember(pieces[i]);
-  }
-  z_stale_ = true;
-}
-
-void ZlibStream::compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer& out, size_t chunks,
-                                   rfb::TaskRunner& runner) {
-  while (chunks_.size() < chunks) chunks_.push_back(std::make_unique<Chunk>());
-  const size_t per = (in.size() + chunks - 1) / chunks;
-  // Dictionaries are copied before the run: chunk 0's comes from window_, which the others
-  // would otherwise read while it is being written.
-  for (size_t i = 0; i < chunks; ++i) {
-    Chunk& c = *chunks_[i];
-    const size_t start = i * per;
-    c.dictionary.clear();
-    if (start >= kWindow) {
-      c.dictionary.assign(in.begin() + static_cast<std::ptrdiff_t>(start - kWindow),
-                          in.begin() + static_cast<std::ptrdiff_t>(start));
-    } else {
-      const size_t from_window = std::min(window_.size(), kWindow - start);
-      c.dictionary.assign(window_.end() - static_cast<std::ptrdiff_t>(from_window), window_.end());
-      c.dictionary.insert(c.dictionary.end(), in.begin(),
-                          in.begin() + static_cast<std::ptrdiff_t>(start));
-    }
-  }
-  const int level = level_, strategy = strategy_;
-  runner.run(chunks, [&](size_t i) {
-    Chunk& c = *chunks_[i];
-    const size_t start = i * per;
-    const size_t end = std::min(in.size(), start + per);
-    c.out.clear();
-    if (!c.z || c.level != level || c.strategy != strategy) {
-      end_stream(c.z);
-      c.z = make_stream(level, strategy);
-      c.level = level;
-      c.strategy = strategy;
-    } else {
-      deflateReset(c.z.get());
-    }
-    prime(*c.z, c.dictionary);
-    deflate_sync(*c.z, in.subspan(start, end - start), c.out);
-  });
-  for (size_t i = 0; i < chunks; ++i) {
-    out.append(chunks_[i]->out.span());
-    chunks_[i]->out.clear();
-    chunks_[i]->out.shrink_to(kKeptChunkCapacity);
   }
   z_stale_ = true;
 }

@@ -69,8 +69,6 @@ class ZlibStream {
   void remember(std::span<const uint8_t> in);
   void begin(int level, int strategy, rfb::ByteBuffer& out);
   void compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& out);
-  void compress_parallel(std::span<const uint8_t> in, rfb::ByteBuffer& out, size_t chunks,
-                         rfb::TaskRunner& runner);
 
   // The stream is raw deflate; the 2-byte zlib header (RFC 1950) is written by us once at the
   // start, so chunks deflated by other z_streams continue the same stream. The Adler-32 trailer
