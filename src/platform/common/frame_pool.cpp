@@ -23,6 +23,8 @@ void copy_rect(const rfb::Frame& from, rfb::Frame& to, const rfb::Rect& r) {
 std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::PixelFormat& format,
                                                 const rfb::Region& overwrite) {
   const bool current_fits = current_ && current_->size() == size && current_->format() == format;
+  large_overwrite_ = FramePool::is_large_overwrite(current_fits ? overwrite.area() : 0,
+                                                   int64_t{size.width} * size.height);
   // Newest first: a newer spare is closer to current_, so bringing it up to date copies less.
   for (auto rit = spares_.rbegin(); rit != spares_.rend(); ++rit) {
     if (rit->frame.use_count() != 1 || !current_fits) continue;
@@ -37,13 +39,19 @@ std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::Pixel
       copy_rect(*current_, *spare.frame, r);
       pixels_copied_ += r.area();
     }
+    // Spares other holders let go of since the last call: not kept past a large overwrite.
+    trim_free_spares(free_spares_kept());
     return std::move(spare.frame);
   }
+  trim_free_spares(free_spares_kept());
   auto frame = std::make_shared<rfb::Frame>(size, format);
   if (current_fits) {
-    std::memcpy(frame->mutable_data(), current_->data(),
-                current_->stride() * static_cast<size_t>(size.height));
-    pixels_copied_ += int64_t{size.width} * size.height;
+    rfb::Region keep(rfb::Rect{0, 0, size.width, size.height});
+    keep.subtract(overwrite);
+    for (const rfb::Rect& r : keep.rects()) {
+      copy_rect(*current_, *frame, r);
+      pixels_copied_ += r.area();
+    }
   }
   return frame;
 }
@@ -78,7 +86,7 @@ void FramePool::reset() {
 void FramePool::add_spare(std::shared_ptr<rfb::Frame> frame, rfb::Region stale) {
   spares_.push_back(Spare{std::move(frame), std::move(stale)});
   while (spares_.size() > max_spares_) spares_.erase(spares_.begin());
-  trim_free_spares(kMaxFreeSpares);
+  trim_free_spares(free_spares_kept());
 }
 
 void FramePool::trim_free_spares(size_t keep) {

@@ -20,6 +20,14 @@ namespace vncd::platform {
 // holds (a free one); the others it keeps are frames its consumers still hold, which cost nothing
 // extra and come back when they let go. With a consumer that holds the latest frame and the one
 // before it (a session's frame and shown frame), that is three frames in all.
+// Large overwrites: a free spare only saves copying the pixels a capture does not overwrite. When
+// the latest writable() call promised to overwrite at least half the frame (full-screen video, a
+// new wallpaper; see is_large_overwrite()), the next capture will likely overwrite most of it
+// again, so the spare would save little copying but cost a whole frame of memory between
+// captures: the pool then keeps no free spare at all (publish() and recycle() free them; a spare a
+// consumer lets go of is freed by the next call into the pool, or reused by the next writable()).
+// The first capture below that threshold restores the one free spare, so a typing desktop copies
+// only its small changes and never allocates.
 class FramePool {
  public:
   // Spares beyond this are forgotten (their holders keep them alive until they drop them).
@@ -28,14 +36,21 @@ class FramePool {
   // At most this many spares nobody else holds are kept (the oldest free ones are freed first).
   static constexpr size_t kMaxFreeSpares = 1;
 
+  // Whether overwriting `overwrite_area` pixels of a `frame_area`-pixel frame counts as a large
+  // overwrite (at least half the frame), after which no free spare is kept.
+  static constexpr bool is_large_overwrite(int64_t overwrite_area, int64_t frame_area) {
+    return frame_area > 0 && 2 * overwrite_area >= frame_area;
+  }
+
   // The latest published frame (null before the first publish() or after reset()).
   rfb::FramePtr current() const { return current_; }
 
   // A frame nobody else holds whose pixels equal current() (zero-filled when there is no current
   // frame of this size and format), except inside `overwrite`, which the caller promises to
   // write in full (a grab) and which is therefore left as it is. Only the areas where a recycled
-  // spare differs from current() are copied. Hand it back through publish() or recycle(); if the
-  // promise could not be kept, drop it instead.
+  // spare differs from current() are copied; a new frame copies current() outside `overwrite`.
+  // `overwrite` also sets how many free spares are kept from now on (see the memory rule above).
+  // Hand it back through publish() or recycle(); if the promise could not be kept, drop it instead.
   std::shared_ptr<rfb::Frame> writable(rfb::Size size, const rfb::PixelFormat& format,
                                        const rfb::Region& overwrite = rfb::Region());
 
@@ -55,6 +70,8 @@ class FramePool {
   size_t spare_count() const { return spares_.size(); }
   // Spares only the pool holds: memory kept for the next capture.
   size_t free_spare_count() const;
+  // Free spares kept after the latest writable(): kMaxFreeSpares, or 0 after a large overwrite.
+  size_t free_spares_kept() const { return large_overwrite_ ? 0 : kMaxFreeSpares; }
 
  private:
   struct Spare {
@@ -69,6 +86,7 @@ class FramePool {
   std::shared_ptr<rfb::Frame> current_;
   std::vector<Spare> spares_;  // Oldest first.
   int64_t pixels_copied_ = 0;
+  bool large_overwrite_ = false;  // The latest writable() overwrites at least half the frame.
 };
 
 }  // namespace vncd::platform

@@ -137,6 +137,110 @@ TEST(FramePool, ThreeFramesServeAConsumerHoldingTheLatestTwo) {
   EXPECT_LT(pool.pixels_copied(), 2 * kSize.width * kSize.height + 20 * 3 * 16);
 }
 
+TEST(FramePool, LargeOverwriteIsAtLeastHalfTheFrame) {
+  EXPECT_FALSE(FramePool::is_large_overwrite(0, 100));
+  EXPECT_FALSE(FramePool::is_large_overwrite(49, 100));
+  EXPECT_TRUE(FramePool::is_large_overwrite(50, 100));
+  EXPECT_TRUE(FramePool::is_large_overwrite(100, 100));
+  EXPECT_FALSE(FramePool::is_large_overwrite(0, 0));
+}
+
+TEST(FramePool, SmallChangesKeepTheSpareAndCopyOnlyWhatChanged) {
+  // A typing desktop: the spare survives every capture, so no capture allocates or copies a
+  // whole frame once the pool is warm.
+  FramePool pool;
+  pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 64, 48}));
+  pool.publish(pool.writable(kSize, kFormat), Region());
+  std::set<const Frame*> seen;
+  const int64_t copied_before = pool.pixels_copied();
+  for (int i = 0; i < 10; ++i) {
+    const Rect r{(i * 11) % 56, (i * 7) % 40, 8, 8};
+    auto w = pool.writable(kSize, kFormat, Region(r));
+    seen.insert(w.get());
+    paint(*w, r, static_cast<uint8_t>(i + 1));
+    pool.publish(std::move(w), Region(r));
+    EXPECT_EQ(pool.free_spare_count(), 1u) << "round " << i;
+    EXPECT_EQ(pool.free_spares_kept(), 1u);
+  }
+  EXPECT_EQ(seen.size(), 2u);  // Two frames take turns.
+  // Each capture after the first repairs the spare where the one before it changed: 64 pixels
+  // (the first one's spare missed no change).
+  EXPECT_EQ(pool.pixels_copied() - copied_before, 9 * 64);
+}
+
+TEST(FramePool, LargeOverwriteDropsTheFreeSpareAndPixelsStayRight) {
+  FramePool pool;
+  auto a = pool.writable(kSize, kFormat);
+  paint(*a, {0, 0, 64, 48}, 1);
+  pool.publish(std::move(a), Region(Rect{0, 0, 64, 48}));
+  pool.publish(pool.writable(kSize, kFormat), Region());
+  ASSERT_EQ(pool.free_spare_count(), 1u);
+
+  // Video: each capture overwrites 64x30 of 64x48 (more than half). The reference is what the
+  // screen should look like after every capture.
+  Frame expected(kSize, kFormat);
+  paint(expected, {0, 0, 64, 48}, 1);
+  for (int i = 0; i < 5; ++i) {
+    const Rect big{0, i % 2 == 0 ? 0 : 18, 64, 30};
+    auto w = pool.writable(kSize, kFormat, Region(big));
+    EXPECT_EQ(pool.free_spares_kept(), 0u);
+    paint(*w, big, static_cast<uint8_t>(20 + i));
+    paint(expected, big, static_cast<uint8_t>(20 + i));
+    pool.publish(std::move(w), Region(big));
+    EXPECT_EQ(pool.free_spare_count(), 0u) << "round " << i;
+    EXPECT_TRUE(same_pixels(*pool.current(), expected)) << "round " << i;
+  }
+
+  // A consumer holding frames keeps them; once it lets go, the next capture reuses one and the
+  // pool keeps no other free one.
+  rfb::FramePtr held_old = pool.current();
+  const Rect big{0, 0, 64, 40};
+  auto w = pool.writable(kSize, kFormat, Region(big));
+  paint(*w, big, 40);
+  paint(expected, big, 40);
+  rfb::FramePtr held_new = pool.publish(std::move(w), Region(big));
+  EXPECT_EQ(pool.spare_count(), 1u);  // held_old, not free.
+  held_old.reset();
+  held_new.reset();
+  w = pool.writable(kSize, kFormat, Region(big));
+  EXPECT_EQ(pool.free_spare_count(), 0u);
+  paint(*w, big, 41);
+  paint(expected, big, 41);
+  pool.publish(std::move(w), Region(big));
+  EXPECT_TRUE(same_pixels(*pool.current(), expected));
+
+  // A small change after the video: the spare comes back, pixels right throughout.
+  for (int i = 0; i < 3; ++i) {
+    const Rect small{i * 3, 44, 3, 3};
+    w = pool.writable(kSize, kFormat, Region(small));
+    EXPECT_EQ(pool.free_spares_kept(), 1u);
+    paint(*w, small, static_cast<uint8_t>(60 + i));
+    paint(expected, small, static_cast<uint8_t>(60 + i));
+    EXPECT_TRUE(same_pixels(*w, expected)) << "round " << i;  // Brought up to date outside.
+    pool.publish(std::move(w), Region(small));
+    EXPECT_EQ(pool.free_spare_count(), 1u) << "round " << i;
+    EXPECT_TRUE(same_pixels(*pool.current(), expected)) << "round " << i;
+  }
+}
+
+TEST(FramePool, NewFrameCopiesOnlyWhatIsNotOverwritten) {
+  FramePool pool;
+  auto a = pool.writable(kSize, kFormat);
+  paint(*a, {0, 0, 64, 48}, 3);
+  rfb::FramePtr held = pool.publish(std::move(a), Region(Rect{0, 0, 64, 48}));
+  const int64_t before = pool.pixels_copied();
+  const Rect big{0, 8, 64, 40};
+  auto w = pool.writable(kSize, kFormat, Region(big));  // Nothing free: a new frame.
+  EXPECT_NE(static_cast<const Frame*>(w.get()), held.get());
+  EXPECT_EQ(pool.pixels_copied() - before, 64 * 8);
+  paint(*w, big, 4);
+  pool.publish(std::move(w), Region(big));
+  Frame expected(kSize, kFormat);
+  paint(expected, {0, 0, 64, 8}, 3);
+  paint(expected, big, 4);
+  EXPECT_TRUE(same_pixels(*pool.current(), expected));
+}
+
 TEST(FramePool, ResetForgetsEverything) {
   FramePool pool;
   pool.publish(pool.writable(kSize, kFormat), Region(Rect{0, 0, 64, 48}));
