@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "encodings/palette.h"
 #include "rfb/messages.h"
@@ -231,23 +232,36 @@ bool UpdatePlanner::encode_piece(size_t lane, const rfb::Frame& frame, const Pie
   return enc.last_was_lossy();
 }
 
-// Stateless encoders can only share out whole rectangles: cut tall ones into bands of whole
-// 64-row tile rows (Hextile's and TRLE's 16, ZRLE's 64), about two per thread so that uneven
-// content still balances. Costs a rectangle header and a restarted tile state per band.
-std::vector<UpdatePlanner::Piece> UpdatePlanner::strips_for_threads(std::vector<Piece> pieces) {
+// Cuts pieces into bands of whole tile rows (64, or 16 for very wide screens; Hextile's and
+// TRLE's tiles are 16 rows, ZRLE's 64), for two reasons. Memory: no piece holds more than about
+// kMaxPieceBytes of pixels, so neither the output of a continue_update() nor an encoder's
+// working buffers grow with the screen. Threads: stateless encoders can only share out whole
+// rectangles, so tall ones go in about two bands per thread, so that uneven content still
+// balances. A band costs a rectangle header and a restarted tile state.
+std::vector<UpdatePlanner::Piece> UpdatePlanner::cut_into_bands(std::vector<Piece> pieces) {
   constexpr int kAlign = 64;
-  const int threads = static_cast<int>(runner_->concurrency());
+  const int threads = runner_ ? static_cast<int>(runner_->concurrency()) : 1;
+  const size_t bpp = static_cast<size_t>(native_.bytes_per_pixel());
   std::vector<Piece> out;
   out.reserve(pieces.size());
   for (const Piece& p : pieces) {
-    // Raw is a copy: bands would only add one.
-    if (p.rect.h < 2 * kAlign || p.rect.area() < kMinStripArea ||
-        p.encoding == rfb::encoding::kRaw || encoder(p.encoding).traits().max_lanes != 0) {
+    int band = p.rect.h;
+    const size_t row_bytes = static_cast<size_t>(p.rect.w) * bpp;
+    if (row_bytes * static_cast<size_t>(p.rect.h) > kMaxPieceBytes) {
+      const int rows = static_cast<int>(kMaxPieceBytes / row_bytes);
+      const int align = rows >= kAlign ? kAlign : 16;
+      band = std::min(band, std::max(16, rows / align * align));
+    }
+    // Raw is a copy: thread bands would only add one.
+    if (threads > 1 && p.rect.h >= 2 * kAlign && p.rect.area() >= kMinStripArea &&
+        p.encoding != rfb::encoding::kRaw && encoder(p.encoding).traits().max_lanes == 0) {
+      const int want = (p.rect.h + 2 * threads - 1) / (2 * threads);
+      band = std::min(band, std::max(kAlign, (want + kAlign - 1) / kAlign * kAlign));
+    }
+    if (band >= p.rect.h) {
       out.push_back(p);
       continue;
     }
-    const int want = (p.rect.h + 2 * threads - 1) / (2 * threads);
-    const int band = std::max(kAlign, (want + kAlign - 1) / kAlign * kAlign);
     for (int y = p.rect.y; y < p.rect.bottom(); y += band)
       out.push_back(Piece{
           {p.rect.x, y, p.rect.w, std::min(band, p.rect.bottom() - y)}, p.encoding, p.lossless});
@@ -303,6 +317,13 @@ std::vector<UpdatePlanner::Task> UpdatePlanner::plan_tasks(const std::vector<Pie
 
 UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateContent& content,
                                          rfb::ByteBuffer& out) {
+  begin_update(frame, content, out);
+  continue_update(out, std::numeric_limits<size_t>::max());
+  return result_;
+}
+
+void UpdatePlanner::begin_update(const rfb::Frame& frame, const UpdateContent& content,
+                                 rfb::ByteBuffer& out) {
   if (!converter_) set_formats(frame.format(), frame.format());
   const rfb::Rect screen{0, 0, frame.size().width, frame.size().height};
 
@@ -343,8 +364,7 @@ UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateCo
     if (rects.size() > kMaxRectsPerUpdate) rects = {region.bounds()};
     for (const rfb::Rect& r : rects) split(r, encoding_for(frame.view(r)), pass == 1, pieces);
   }
-
-  if (runner_ && runner_->concurrency() > 1) pieces = strips_for_threads(std::move(pieces));
+  pieces = cut_into_bands(std::move(pieces));
 
   const size_t count = (content.resize ? 1 : 0) + copies.size() + pieces.size();
   rfb::write_framebuffer_update_header(out, static_cast<uint16_t>(std::min<size_t>(count, 65535)));
@@ -360,17 +380,54 @@ UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateCo
     out.u16(static_cast<uint16_t>(c.src_y));
   }
 
-  rfb::EncodeSettings settings = settings_;
-  settings.jpeg_quality_cap = content.jpeg_quality_cap;
-  settings.jpeg_subsampling_cap = content.jpeg_subsampling;
-  UpdateResult result;
-  result.rects = count;
+  update_settings_ = settings_;
+  update_settings_.jpeg_quality_cap = content.jpeg_quality_cap;
+  update_settings_.jpeg_subsampling_cap = content.jpeg_subsampling;
+  result_ = UpdateResult{};
+  result_.rects = count;
+  update_frame_ = &frame;
+  update_pieces_ = std::move(pieces);
+  next_piece_ = 0;
+}
+
+bool UpdatePlanner::continue_update(rfb::ByteBuffer& out, size_t budget) {
+  if (!update_frame_) return true;
+  const size_t start = out.size();
+  const size_t bpp = static_cast<size_t>(update_frame_->format().bytes_per_pixel());
+  const size_t threads = runner_ ? std::max<size_t>(runner_->concurrency(), 1) : 1;
+  std::vector<Piece> batch;
+  while (next_piece_ < update_pieces_.size() && out.size() - start < budget) {
+    // The next pieces, about `budget` bytes of pixels (compressed output is smaller), and at
+    // least one per thread where there are that many.
+    const size_t room = budget - (out.size() - start);
+    size_t bytes = 0;
+    batch.clear();
+    while (next_piece_ < update_pieces_.size() && (bytes < room || batch.size() < threads)) {
+      const Piece& p = update_pieces_[next_piece_++];
+      bytes += static_cast<size_t>(p.rect.area()) * bpp;
+      batch.push_back(p);
+    }
+    encode_batch(batch, out);
+  }
+  if (next_piece_ < update_pieces_.size()) return false;
+  update_frame_ = nullptr;
+  update_pieces_.clear();
+  next_piece_ = 0;
+  // Piece buffers hold one batch at most; an update that left bigger ones (a rectangle that
+  // could not be cut) gives the storage back.
+  for (rfb::ByteBuffer& b : piece_out_) b.shrink_to(2 * kMaxPieceBytes);
+  return true;
+}
+
+void UpdatePlanner::encode_batch(const std::vector<Piece>& pieces, rfb::ByteBuffer& out) {
+  const rfb::Frame& frame = *update_frame_;
+  const rfb::EncodeSettings& settings = update_settings_;
   // In wire order: a later rectangle replaces what an earlier one left where they overlap.
   auto note = [&](const Piece& p, bool lossy) {
     if (lossy)
-      result.lossy.add(p.rect);
-    else if (!result.lossy.empty())
-      result.lossy.subtract(p.rect);
+      result_.lossy.add(p.rect);
+    else if (!result_.lossy.empty())
+      result_.lossy.subtract(p.rect);
   };
 
   std::vector<Task> tasks = plan_tasks(pieces);
@@ -381,43 +438,42 @@ UpdateResult UpdatePlanner::write_update(const rfb::Frame& frame, const UpdateCo
     // rectangle over the runner itself.
     for (const Piece& p : pieces)
       note(p, encode_piece(0, frame, p, settings, scratch_[0], runner_, out));
-  } else {
-    if (piece_out_.size() < pieces.size()) piece_out_.resize(pieces.size());
-    piece_lossy_.assign(pieces.size(), 0);
-    auto run_task = [&](const Task& t, std::vector<uint8_t>& scratch, rfb::TaskRunner* runner) {
-      for (size_t i : t.pieces) {
-        piece_out_[i].clear();
-        piece_lossy_[i] =
-            encode_piece(t.lane, frame, pieces[i], settings, scratch, runner, piece_out_[i]);
-      }
-    };
-    // Encoder instances are looked up (and made) before the threads start: the lanes' maps
-    // must not change while several threads read them.
-    std::vector<size_t> parallel, serial;
-    for (size_t t = 0; t < tasks.size(); ++t) {
-      encoder_in(tasks[t].lane, tasks[t].encoding);
-      const int max_lanes = encoder(tasks[t].encoding).traits().max_lanes;
-      (max_lanes == 1 ? serial : parallel).push_back(t);
-    }
-    if (!parallel.empty())
-      runner_->run(parallel.size(),
-                   [&](size_t i) { run_task(tasks[parallel[i]], scratch_[parallel[i]], nullptr); });
-    for (size_t t : serial) run_task(tasks[t], scratch_[t], runner_);
-    // One allocation for the whole message: growing by doubling would hold the old and the new
-    // storage at once, on top of the pieces.
-    size_t total = 0;
-    for (size_t i = 0; i < pieces.size(); ++i) total += piece_out_[i].size();
-    out.reserve(out.size() + total);
-    for (size_t i = 0; i < pieces.size(); ++i) {
-      out.append(piece_out_[i].span());
-      piece_out_[i].clear();
-      note(pieces[i], piece_lossy_[i] != 0);
-    }
-    // Buffers of pieces beyond this update's count (an earlier, more fragmented update) are
-    // given back; the rest are reused by the next update of about the same shape.
-    for (size_t i = pieces.size(); i < piece_out_.size(); ++i) piece_out_[i].shrink_to(0);
+    return;
   }
-  return result;
+  if (piece_out_.size() < pieces.size()) piece_out_.resize(pieces.size());
+  piece_lossy_.assign(pieces.size(), 0);
+  auto run_task = [&](const Task& t, std::vector<uint8_t>& scratch, rfb::TaskRunner* runner) {
+    for (size_t i : t.pieces) {
+      piece_out_[i].clear();
+      piece_lossy_[i] =
+          encode_piece(t.lane, frame, pieces[i], settings, scratch, runner, piece_out_[i]);
+    }
+  };
+  // Encoder instances are looked up (and made) before the threads start: the lanes' maps
+  // must not change while several threads read them.
+  std::vector<size_t> parallel, serial;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    encoder_in(tasks[t].lane, tasks[t].encoding);
+    const int max_lanes = encoder(tasks[t].encoding).traits().max_lanes;
+    (max_lanes == 1 ? serial : parallel).push_back(t);
+  }
+  if (!parallel.empty())
+    runner_->run(parallel.size(),
+                 [&](size_t i) { run_task(tasks[parallel[i]], scratch_[parallel[i]], nullptr); });
+  for (size_t t : serial) run_task(tasks[t], scratch_[t], runner_);
+  // One allocation for the batch: growing by doubling would hold the old and the new storage
+  // at once, on top of the pieces.
+  size_t total = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) total += piece_out_[i].size();
+  out.reserve(out.size() + total);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    out.append(piece_out_[i].span());
+    piece_out_[i].clear();
+    note(pieces[i], piece_lossy_[i] != 0);
+  }
+  // Buffers of pieces beyond this batch's count (an earlier, more fragmented one) are given
+  // back; the rest are reused by the next batch of about the same shape.
+  for (size_t i = pieces.size(); i < piece_out_.size(); ++i) piece_out_[i].shrink_to(0);
 }
 
 }  // namespace vncd::enc

@@ -89,6 +89,22 @@ class UpdatePlanner {
   UpdateResult write_update(const rfb::Frame& frame, const UpdateContent& content,
                             rfb::ByteBuffer& out);
 
+  // The same message in installments, so that a whole-screen update never has to exist in memory
+  // at once: begin_update() plans it and writes the header and the CopyRects; each
+  // continue_update() appends the next rectangles in wire order until `out` grew by at least
+  // `budget` bytes (or the update is complete) and says whether it is. `frame` must stay alive
+  // and unchanged, and neither set_encodings() nor set_formats() be called, until it is complete.
+  void begin_update(const rfb::Frame& frame, const UpdateContent& content, rfb::ByteBuffer& out);
+  bool continue_update(rfb::ByteBuffer& out, size_t budget);
+  // Of the last update, once complete (write_update's result).
+  const UpdateResult& result() const { return result_; }
+  bool in_update() const { return update_frame_ != nullptr; }
+
+  // Pixels of one piece, in native bytes, above which it is cut into bands of whole 64-row tile
+  // rows: what the planner holds per piece (and what one continue_update() overshoots by) stays
+  // about this, whatever the screen size.
+  static constexpr size_t kMaxPieceBytes = 1u << 20;
+
   // Threads to spread one update's encoding over (null = the calling thread only). Not owned;
   // must outlive its use. The output is a valid stream whatever the concurrency.
   void set_task_runner(rfb::TaskRunner* runner) { runner_ = runner; }
@@ -122,7 +138,9 @@ class UpdatePlanner {
                     const rfb::EncodeSettings& settings, std::vector<uint8_t>& scratch,
                     rfb::TaskRunner* runner, rfb::ByteBuffer& out);
   std::vector<Task> plan_tasks(const std::vector<Piece>& pieces);
-  std::vector<Piece> strips_for_threads(std::vector<Piece> pieces);
+  std::vector<Piece> cut_into_bands(std::vector<Piece> pieces);
+  // Encodes `batch` (consecutive pieces of the update) into `out`, in parallel where it can.
+  void encode_batch(const std::vector<Piece>& batch, rfb::ByteBuffer& out);
 
   const EncoderRegistry& registry_;
   std::vector<int32_t> client_encodings_;
@@ -144,6 +162,12 @@ class UpdatePlanner {
   std::vector<std::vector<uint8_t>> scratch_;
   std::vector<rfb::ByteBuffer> piece_out_;
   std::vector<uint8_t> piece_lossy_;
+  // The update in progress (between begin_update() and the continue_update() that completes it).
+  const rfb::Frame* update_frame_ = nullptr;
+  std::vector<Piece> update_pieces_;
+  size_t next_piece_ = 0;
+  rfb::EncodeSettings update_settings_;
+  UpdateResult result_;
 };
 
 }  // namespace vncd::enc

@@ -208,6 +208,87 @@ TEST(ParallelSwitch, ThreadCountChangesBetweenUpdates) {
   }
 }
 
+// An update written in installments (begin_update, then continue_update with a small budget,
+// as the server streams a large update) is the same valid message: every encoding and format,
+// successive updates, with threads; each installment stops soon after its budget.
+TEST(Installments, SmallBudgetsGiveTheSamePicture) {
+  const std::vector<Step> s = steps();
+  server::WorkerPool pool(2);
+  constexpr size_t kBudget = 16 * 1024;
+  for (const Encoding& e : kEncodings) {
+    for (const test::NamedFormat& fmt : test::test_pixel_formats()) {
+      const EncoderRegistry reg = EncoderRegistry::builtin();
+      UpdatePlanner planner(reg);
+      planner.set_task_runner(&pool);
+      planner.set_encodings(e.list);
+      planner.set_formats(s[0].frame.format(), fmt.format);
+      const Encoded whole = encode_all(e, fmt.format, nullptr, s);
+      test::ReferenceClient ref(kW, kH, fmt.format), ref_whole(kW, kH, fmt.format);
+      for (size_t i = 0; i < s.size(); ++i) {
+        rfb::ByteBuffer b;
+        planner.begin_update(s[i].frame, s[i].content, b);
+        EXPECT_TRUE(planner.in_update());
+        size_t calls = 0;
+        for (bool done = false; !done; ++calls) {
+          ASSERT_LT(calls, 10000u);
+          const size_t before = b.size();
+          done = planner.continue_update(b, kBudget);
+          // A batch is at least one piece per thread, each at most kMaxPieceBytes of pixels
+          // (Raw into a wider client format at most doubles it).
+          EXPECT_LE(b.size() - before, kBudget + 2 * 2 * UpdatePlanner::kMaxPieceBytes + 4096);
+          if (!done) {
+            EXPECT_GE(b.size() - before, kBudget);
+          }
+        }
+        EXPECT_FALSE(planner.in_update());
+        EXPECT_TRUE(planner.continue_update(b, kBudget)) << "nothing left to continue";
+        rfb::Reader r(b.span());
+        Status st = ref.decode_update(r);
+        ASSERT_TRUE(st) << e.name << " " << fmt.name << " update " << i << ": "
+                        << st.error().message();
+        EXPECT_EQ(r.remaining(), 0u);
+        rfb::Reader rw(whole.updates[i]);
+        ASSERT_TRUE(ref_whole.decode_update(rw));
+        if (!e.lossy) {
+          ASSERT_TRUE(same_colours(ref.fb.pixels, pixels_of(s[i].frame, fmt.format), fmt.format))
+              << e.name << " " << fmt.name << " update " << i;
+        }
+        ASSERT_EQ(ref.fb.pixels, ref_whole.fb.pixels) << e.name << " " << fmt.name << " " << i;
+      }
+    }
+  }
+}
+
+// A whole 1920x1080 screen never becomes one rectangle: pieces are cut so the planner's buffers
+// and one installment stay about kMaxPieceBytes, not a screen.
+TEST(Installments, FullScreenRawIsCutIntoBoundedBands) {
+  constexpr int kFw = 1920, kFh = 1080;
+  const Frame f = test::make_photo_image(kFw, kFh, 5);
+  const EncoderRegistry reg = EncoderRegistry::builtin();
+  UpdatePlanner planner(reg);
+  const int32_t raw[] = {E::kRaw};
+  planner.set_encodings(raw);
+  planner.set_formats(f.format(), f.format());
+  rfb::ByteBuffer b;
+  planner.begin_update(f, {rfb::Region(Rect{0, 0, kFw, kFh}), {}, {}}, b);
+  size_t installments = 0;
+  size_t largest = 0;
+  for (bool done = false; !done; ++installments) {
+    const size_t before = b.size();
+    done = planner.continue_update(b, 1);
+    largest = std::max(largest, b.size() - before);
+  }
+  EXPECT_LE(largest, UpdatePlanner::kMaxPieceBytes + 12);
+  EXPECT_GE(installments, size_t{kFw} * kFh * 4 / UpdatePlanner::kMaxPieceBytes);
+  test::ReferenceClient ref(kFw, kFh, f.format());
+  rfb::Reader r(b.span());
+  ASSERT_TRUE(ref.decode_update(r));
+  EXPECT_EQ(r.remaining(), 0u);
+  EXPECT_TRUE(same_colours(ref.fb.pixels,
+                           std::vector<uint8_t>(f.data(), f.data() + f.stride() * size_t{kFh}),
+                           f.format()));
+}
+
 // Inflates everything given so far with one zlib stream, as a client does.
 class Inflater {
  public:
