@@ -103,7 +103,7 @@ class UpdatePlanner {
   // Pixels of one piece, in native bytes, above which it is cut into bands of whole 64-row tile
   // rows: what the planner holds per piece (and what one continue_update() overshoots by) stays
   // about this, whatever the screen size.
-  static constexpr size_t kMaxPieceBytes = 1u << 20;
+  static constexpr size_t kMaxPieceBytes = 512 * 1024;
 
   // Threads to spread one update's encoding over (null = the calling thread only). Not owned;
   // must outlive its use. The output is a valid stream whatever the concurrency.
