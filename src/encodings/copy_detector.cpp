@@ -27,6 +27,9 @@ constexpr int kCell = 16;
 constexpr int kMaxRowRepeats = 4;
 constexpr int kMinRowVotes = 2;
 constexpr int kMaxScrollCandidates = 3;
+// Column ranges whose row hashes a CopyDetector keeps per frame (one per group of changes; a
+// scrolling terminal needs one).
+constexpr size_t kMaxHashSpans = 16;
 
 // Moves. Anchors are kSegment-pixel row segments of `after` every kAnchorStepX pixels on every
 // row; `before` is hashed at every x on every kScanRowStep-th row, so about 1/kScanRowStep of a
@@ -54,6 +57,11 @@ struct Context {
   Rect limit;  // Destinations stay inside the changed area's bounds.
   std::vector<CopyOp> copies;
   Region written;  // Union of the destinations emitted so far.
+  // Row hashes of `before` from an earlier call (or null), and where to keep those of `after`
+  // (or null); rows hashed here are counted in `rows_hashed`.
+  const detail::RowHashes* before_hashes = nullptr;
+  detail::RowHashes* after_hashes = nullptr;
+  int64_t rows_hashed = 0;
 
   const uint8_t* a_px(int x, int y) const {
     return after.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x) * bpp;
@@ -177,6 +185,29 @@ std::vector<Rect> groups(const Region& region, int width, int height) {
   return out;
 }
 
+const detail::RowHashes::Span* find_span(const detail::RowHashes* hashes, int x, int w) {
+  if (hashes == nullptr) return nullptr;
+  for (const auto& span : hashes->spans) {
+    if (span.x == x && span.w == w) return &span;
+  }
+  return nullptr;
+}
+
+// Where to keep the hashes of `after` over [x, x + w), or null when no more spans are kept.
+detail::RowHashes::Span* keep_span(detail::RowHashes* hashes, int x, int w, int height) {
+  if (hashes == nullptr) return nullptr;
+  for (auto& span : hashes->spans) {
+    if (span.x == x && span.w == w) return &span;
+  }
+  if (hashes->spans.size() >= kMaxHashSpans) return nullptr;
+  auto& span = hashes->spans.emplace_back();
+  span.x = x;
+  span.w = w;
+  span.hash.assign(static_cast<size_t>(height), 0);
+  span.known.assign(static_cast<size_t>(height), 0);
+  return &span;
+}
+
 // Vertical scrolls of the full width of `box`.
 void detect_scroll(Context& c, const Rect& box) {
   const int h = box.h;
@@ -184,21 +215,35 @@ void detect_scroll(Context& c, const Rect& box) {
   const int sy1 = std::min(c.height, box.bottom() + h - 1);
   const size_t len = static_cast<size_t>(box.w) * c.bpp;
 
+  // Rows of `before` hashed when it was an earlier call's `after` are not hashed again.
+  const detail::RowHashes::Span* known = find_span(c.before_hashes, box.x, box.w);
   std::vector<uint64_t> hb(static_cast<size_t>(sy1 - sy0));
   std::vector<std::pair<uint64_t, int>> index;  // (hash, row of before), sorted by hash.
   index.reserve(hb.size());
   for (int y = sy0; y < sy1; ++y) {
-    hb[static_cast<size_t>(y - sy0)] = hash_bytes(c.b_px(box.x, y), len);
-    index.emplace_back(hb[static_cast<size_t>(y - sy0)], y);
+    uint64_t& hash = hb[static_cast<size_t>(y - sy0)];
+    if (known != nullptr && known->known[static_cast<size_t>(y)]) {
+      hash = known->hash[static_cast<size_t>(y)];
+    } else {
+      hash = hash_bytes(c.b_px(box.x, y), len);
+      ++c.rows_hashed;
+    }
+    index.emplace_back(hash, y);
   }
   std::sort(index.begin(), index.end());
 
+  detail::RowHashes::Span* kept = keep_span(c.after_hashes, box.x, box.w, c.height);
   std::vector<uint64_t> ha(static_cast<size_t>(h));
   std::vector<uint8_t> rare(static_cast<size_t>(h), 0);       // The row's hash may vote.
   std::vector<int> votes(static_cast<size_t>(2 * h - 1), 0);  // Index dy + h - 1.
   for (int i = 0; i < h; ++i) {
     const int y = box.y + i;
     ha[static_cast<size_t>(i)] = hash_bytes(c.a_px(box.x, y), len);
+    ++c.rows_hashed;
+    if (kept != nullptr) {
+      kept->hash[static_cast<size_t>(y)] = ha[static_cast<size_t>(i)];
+      kept->known[static_cast<size_t>(y)] = 1;
+    }
     const auto [lo, hi] = std::equal_range(
         index.begin(), index.end(), std::pair<uint64_t, int>{ha[static_cast<size_t>(i)], 0},
         [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -554,10 +599,11 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
   }
 }
 
-}  // namespace
-
-DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
-                             const rfb::Region& changed) {
+// detect_copies, reading `before`'s row hashes from `before_hashes` where known and keeping
+// `after`'s in `after_hashes` (either may be null); adds the rows it hashed to *rows_hashed.
+DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const rfb::Region& changed,
+                      const detail::RowHashes* before_hashes, detail::RowHashes* after_hashes,
+                      int64_t* rows_hashed) {
   DetectedCopies out;
   out.remaining = changed;
   if (before.size() != after.size() || before.format() != after.format() || before.size().empty() ||
@@ -574,6 +620,8 @@ DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
             {},
             {}};
   if (before.stride() != c.stride) return out;
+  c.before_hashes = before_hashes;
+  c.after_hashes = after_hashes;
   const Region work = changed.intersected(Rect{0, 0, c.width, c.height});
   if (work.area() < kMinCopyArea) return out;
   c.limit = work.bounds();
@@ -613,7 +661,41 @@ DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
 
   out.copies = std::move(c.copies);
   out.remaining.subtract(c.written);
+  if (rows_hashed != nullptr) *rows_hashed += c.rows_hashed;
   return out;
+}
+
+}  // namespace
+
+DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
+                             const rfb::Region& changed) {
+  return detect(before, after, changed, nullptr, nullptr, nullptr);
+}
+
+DetectedCopies CopyDetector::detect(const rfb::FramePtr& before, const rfb::FramePtr& after,
+                                    const rfb::Region& changed) {
+  if (!before || !after) {
+    forget();
+    DetectedCopies out;
+    out.remaining = changed;
+    return out;
+  }
+  // Held frames cannot change (see the header), so the same object means the same pixels.
+  const detail::RowHashes* known = before == frame_ ? &hashes_ : nullptr;
+  detail::RowHashes fresh;
+  if (after == frame_) {
+    // `after` is the held frame: its kept hashes stay right and may be completed.
+    fresh = hashes_;
+  }
+  DetectedCopies out = vncd::enc::detect(*before, *after, changed, known, &fresh, &rows_hashed_);
+  frame_ = after;
+  hashes_ = std::move(fresh);
+  return out;
+}
+
+void CopyDetector::forget() {
+  frame_.reset();
+  hashes_ = detail::RowHashes();
 }
 
 }  // namespace vncd::enc

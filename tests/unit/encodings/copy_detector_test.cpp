@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -396,6 +398,109 @@ TEST(CopyDetector, MismatchedFramesYieldNoCopies) {
   const DetectedCopies d = detect_copies(a, b, changed);
   EXPECT_TRUE(d.copies.empty());
   EXPECT_TRUE(d.remaining == changed);
+}
+
+void expect_same(const DetectedCopies& got, const DetectedCopies& want) {
+  EXPECT_EQ(got.copies, want.copies);
+  EXPECT_TRUE(got.remaining == want.remaining);
+}
+
+rfb::FramePtr shared(Frame f) {
+  return std::make_shared<const Frame>(std::move(f));
+}
+
+// A terminal scrolling 13 rows per step: each step's `after` is the next step's `before`, so
+// after the first step only the new frame's rows are hashed, and the results are those of
+// detect_copies.
+TEST(CopyDetectorSequence, ReusesTheRowHashesOfTheLastFrame) {
+  const int w = 640, h = 480, n = 13, steps = 5;
+  const Frame tall = make_text(w, h + n * steps, 41);
+  std::vector<rfb::FramePtr> frames;
+  for (int i = 0; i <= steps; ++i) frames.push_back(shared(crop(tall, Rect{0, n * i, w, h})));
+  const Region all(Rect{0, 0, w, h});
+  CopyDetector detector;
+  for (int i = 0; i < steps; ++i) {
+    const int64_t hashed = detector.rows_hashed();
+    const DetectedCopies d =
+        detector.detect(frames[static_cast<size_t>(i)], frames[static_cast<size_t>(i) + 1], all);
+    // The whole screen is one group: all rows of both frames are needed.
+    EXPECT_EQ(detector.rows_hashed() - hashed, i == 0 ? 2 * h : h) << i;
+    ASSERT_EQ(d.copies.size(), 1u);
+    EXPECT_EQ(d.copies[0], (CopyOp{Rect{0, 0, w, h - n}, 0, n}));
+    expect_same(d, detect_copies(*frames[static_cast<size_t>(i)],
+                                 *frames[static_cast<size_t>(i) + 1], all));
+    check_invariant(*frames[static_cast<size_t>(i)], *frames[static_cast<size_t>(i) + 1], all, d);
+  }
+}
+
+// Hashes are reused only for the very frame object they were computed from: a different frame
+// with the same picture but one changed row (what a recycled frame would look like) is hashed
+// again, so the change is seen.
+TEST(CopyDetectorSequence, AnotherBeforeFrameIsHashedAgain) {
+  const int w = 640, h = 480, n = 7;
+  const Scrolled s = scrolled_text(w, h, n, 43);
+  const rfb::FramePtr a = shared(copy_of(s.before)), b = shared(copy_of(s.after));
+  const Region all(Rect{0, 0, w, h});
+  CopyDetector detector;
+  detector.detect(a, b, all);
+  // b's content, scrolled again, with a row of b changed in the copy used as `before`.
+  Frame b2 = copy_of(*b);
+  fill(b2, Rect{0, 100, w, 1}, 0x00ff00ff);
+  Frame c = copy_of(*b);
+  paste(c, 0, 0, *b, Rect{0, n, w, h - n});
+  fill(c, Rect{0, h - n, w, n}, 0x00101010);
+  const rfb::FramePtr before = shared(std::move(b2)), after = shared(std::move(c));
+  const int64_t hashed = detector.rows_hashed();
+  const DetectedCopies d = detector.detect(before, after, all);
+  EXPECT_EQ(detector.rows_hashed() - hashed, 2 * h);
+  expect_same(d, detect_copies(*before, *after, all));
+  check_invariant(*before, *after, all, d);
+}
+
+// Holding the last `after` is what makes the reuse safe: a FramePool recycles only frames nobody
+// else holds.
+TEST(CopyDetectorSequence, HoldsTheLastFrameUntilForgotten) {
+  const Scrolled s = scrolled_text(320, 240, 5, 45);
+  const rfb::FramePtr a = shared(copy_of(s.before)), b = shared(copy_of(s.after));
+  CopyDetector detector;
+  detector.detect(a, b, Region(Rect{0, 0, 320, 240}));
+  EXPECT_EQ(a.use_count(), 1);
+  EXPECT_EQ(b.use_count(), 2);
+  detector.forget();
+  EXPECT_EQ(b.use_count(), 1);
+  // After forget() nothing is reused.
+  const int64_t hashed = detector.rows_hashed();
+  detector.detect(b, a, Region(Rect{0, 0, 320, 240}));
+  EXPECT_EQ(detector.rows_hashed() - hashed, 2 * 240);
+}
+
+// Random scenes through one detector in sequence (each scene's `after` becoming the next
+// `before`, with varying damage so spans and rows differ between calls) give what
+// detect_copies gives.
+TEST(CopyDetectorSequence, RandomSequenceMatchesDetectCopies) {
+  std::mt19937 rng(77);
+  auto rnd = [&](int lo, int hi) {
+    return lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1));
+  };
+  const int w = 320, h = 240;
+  CopyDetector detector;
+  rfb::FramePtr current = shared(make_text(w, h, 5, 0.6));
+  for (int iter = 0; iter < 60; ++iter) {
+    Frame next = copy_of(*current);
+    const Rect r{rnd(0, w - 120), rnd(0, h - 60), rnd(64, 120), rnd(16, 60)};
+    const int dy = rnd(-r.h / 2, r.h / 2);
+    for (int y = r.y; y < r.bottom(); ++y) {
+      paste(next, r.x, y, *current, Rect{r.x, std::clamp(y - dy, 0, h - 1), r.w, 1});
+    }
+    if (rng() % 3 == 0) fill(next, Rect{rnd(0, w - 20), rnd(0, h - 20), 20, 20}, rng() & 0xffffff);
+    const rfb::FramePtr after = shared(std::move(next));
+    const Region changed = rng() % 2 ? diff(*current, *after) : Region(Rect{0, 0, w, h});
+    const DetectedCopies d = detector.detect(current, after, changed);
+    expect_same(d, detect_copies(*current, *after, changed));
+    check_invariant(*current, *after, changed, d);
+    if (HasFailure()) FAIL() << "iteration " << iter;
+    current = after;
+  }
 }
 
 // Random scenes: scrolls of random sub-rectangles, moved blocks, noise and solid fills, with
