@@ -6,6 +6,7 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cerrno>
@@ -114,12 +115,12 @@ Result<rfb::PixelFormat> format_from_visual(Display* dpy, const Visual* visual, 
 
 }  // namespace
 
-// One XShm image the size of the screen: the segment, the XImage describing it, and the server's
-// attachment. Torn down in the reverse order.
+// One XShm image a screen wide and a strip high (see kDefaultShmStripBytes): the segment, the
+// XImage describing it, and the server's attachment. Torn down in the reverse order.
 class ShmImage {
  public:
   static Result<std::unique_ptr<ShmImage>> create(X11Display& display, Visual* visual, int depth,
-                                                  rfb::Size size) {
+                                                  rfb::Size size) {  // The strip's size.
     Display* dpy = display.get();
     auto info = std::make_unique<XShmSegmentInfo>();
     XImagePtr image(XShmCreateImage(dpy, visual, static_cast<unsigned>(depth), ZPixmap, nullptr,
@@ -263,7 +264,7 @@ void X11FrameSource::setup_shm() {
     shm_failed_ = true;
     return;
   }
-  auto image = ShmImage::create(display_, visual_, depth_, size_);
+  auto image = ShmImage::create(display_, visual_, depth_, rfb::Size{size_.width, piece_rows(0)});
   if (!image) {
     log::warn("display ", display_.name(), ": ", image.error().message(),
               "; capturing with XGetImage");
@@ -332,13 +333,38 @@ Result<void> X11FrameSource::copy_image(const XImage& image, const Grab& g,
   return {};
 }
 
+int X11FrameSource::piece_rows(int width) const {
+  if (shm_) return shm_->size().height;  // A screen wide: any area fits across it.
+  // Sizing the strip (width 0: a screen wide), or bounding XGetImage's buffer for this area.
+  const int w = width > 0 ? width : size_.width;
+  const size_t row_bytes =
+      std::max<size_t>(static_cast<size_t>(w) * static_cast<size_t>(format_.bytes_per_pixel()), 1);
+  const size_t rows = options_.shm_strip_bytes / row_bytes;
+  return static_cast<int>(
+      std::clamp<size_t>(rows, 1, static_cast<size_t>(std::max(size_.height, 1))));
+}
+
 Result<void> X11FrameSource::grab_rect(const Grab& g, rfb::Frame& frame) {
+  const rfb::Rect& r = g.area;
+  for (int y = 0; y < r.h;) {
+    // Asked each time: a failing XShmGetImage switches to XGetImage half way.
+    const int rows = std::min(piece_rows(r.w), r.h - y);
+    const Grab piece{rfb::Rect{r.x, r.y + y, r.w, rows}, g.dst_x, g.dst_y + y};
+    if (Result<void> st = grab_piece(piece, frame); !st) return st;
+    y += rows;
+  }
+  return {};
+}
+
+Result<void> X11FrameSource::grab_piece(const Grab& g, rfb::Frame& frame) {
   const rfb::Rect& r = g.area;
   Display* dpy = display_.get();
   ++stats_.grab_requests;
+  ++stats_.grab_round_trips;
   stats_.pixels_grabbed += r.area();
   if (shm_) {
-    // A sub-image header over the start of the screen-sized segment: the server writes the w x h
+    assert(r.w <= shm_->size().width && r.h <= shm_->size().height);
+    // A sub-image header over the start of the strip's segment: the server writes the w x h
     // block there with its own scanline padding (which XShmCreateImage put in bitmap_pad).
     XImage sub = shm_->image();
     sub.width = r.w;
@@ -385,30 +411,66 @@ Result<void> X11FrameSource::grab_rects(const std::vector<Grab>& grabs, rfb::Fra
     }
     return {};
   }
+  // Pieces are packed into the strip in shelves (left to right, then a new shelf below the
+  // tallest piece of the last one); when the next piece does not fit, what is there is fetched
+  // (one round trip) and copied out, and packing starts again at the top.
+  struct Placed {
+    Grab grab;
+    int x, y;  // In the strip.
+  };
   Display* dpy = display_.get();
-  std::optional<XErrorRecord> err;
-  {
-    X11ErrorTrap trap(display_);
-    for (const Grab& g : grabs) {
-      const rfb::Rect& r = g.area;
-      XCopyArea(dpy, display_.root(), shm_->pixmap(), shm_->gc(), r.x, r.y,
-                static_cast<unsigned>(r.w), static_cast<unsigned>(r.h), r.x, r.y);
-      ++stats_.grab_requests;
-      stats_.pixels_grabbed += r.area();
+  const rfb::Size strip = shm_->size();
+  std::vector<Placed> batch;
+  int shelf_y = 0, shelf_h = 0, cursor_x = 0;
+  const auto flush = [&]() -> Result<void> {
+    if (batch.empty()) return {};
+    std::optional<XErrorRecord> err;
+    {
+      X11ErrorTrap trap(display_);
+      for (const Placed& p : batch) {
+        const rfb::Rect& r = p.grab.area;
+        XCopyArea(dpy, display_.root(), shm_->pixmap(), shm_->gc(), r.x, r.y,
+                  static_cast<unsigned>(r.w), static_cast<unsigned>(r.h), p.x, p.y);
+        ++stats_.grab_requests;
+        stats_.pixels_grabbed += r.area();
+      }
+      ++stats_.grab_round_trips;
+      err = trap.sync();  // The one round trip: every copy is in the segment after it.
     }
-    err = trap.sync();  // The one round trip: every copy is in the segment after it.
-  }
-  if (display_.lost()) return Error("lost the connection to X display " + display_.name());
-  if (err) return Error("copying the root window failed: " + err->text);
-  const XImage& image = shm_->image();
+    if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+    if (err) return Error("copying the root window failed: " + err->text);
+    const XImage& image = shm_->image();
+    for (const Placed& p : batch) {
+      XImage at = image;
+      at.data = image.data + static_cast<size_t>(p.y) * static_cast<size_t>(image.bytes_per_line) +
+                static_cast<size_t>(p.x) * static_cast<size_t>(format_.bytes_per_pixel());
+      at.width = image.width - p.x;
+      at.height = image.height - p.y;
+      if (Result<void> st = copy_image(at, p.grab, frame); !st) return st;
+    }
+    batch.clear();
+    shelf_y = shelf_h = cursor_x = 0;
+    return {};
+  };
   for (const Grab& g : grabs) {
     const rfb::Rect& r = g.area;
-    XImage at = image;
-    at.data = image.data + static_cast<size_t>(r.y) * static_cast<size_t>(image.bytes_per_line) +
-              static_cast<size_t>(r.x) * static_cast<size_t>(format_.bytes_per_pixel());
-    if (Result<void> st = copy_image(at, g, frame); !st) return st;
+    for (int y = 0; y < r.h;) {
+      const int rows = std::min(strip.height, r.h - y);
+      const Grab piece{rfb::Rect{r.x, r.y + y, r.w, rows}, g.dst_x, g.dst_y + y};
+      y += rows;
+      if (cursor_x + r.w > strip.width) {  // A new shelf.
+        shelf_y += shelf_h;
+        shelf_h = cursor_x = 0;
+      }
+      if (shelf_y + rows > strip.height) {
+        if (Result<void> st = flush(); !st) return st;
+      }
+      batch.push_back(Placed{piece, cursor_x, shelf_y});
+      cursor_x += r.w;
+      shelf_h = std::max(shelf_h, rows);
+    }
   }
-  return {};
+  return flush();
 }
 
 Result<rfb::Region> X11FrameSource::damage_candidates() {

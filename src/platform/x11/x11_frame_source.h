@@ -4,6 +4,8 @@
 // the bounding box of its differences). Owns its own X connection; every call on the loop thread.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +19,13 @@
 
 namespace vncd::platform {
 
+// 1 MiB: 136 rows of a 1920-pixel 32-bpp screen, so a full 1080p grab takes 8 strips. A strip
+// costs one more round trip (50-80 us on Xvfb, about what grabbing and copying 64k pixels costs),
+// so a full-screen grab (~8 ms) gets ~5% slower, while the segment no longer costs a whole screen
+// (8 MB at 1080p) of shared memory. Smaller strips would add round trips faster than they save
+// memory (256 KiB: 32 round trips, ~25%).
+inline constexpr size_t kDefaultShmStripBytes = size_t{1} << 20;
+
 struct X11FrameSourceOptions {
   // Skip MIT-SHM and always use XGetImage (tests; displays where SHM misbehaves).
   bool force_get_image = false;
@@ -28,15 +37,21 @@ struct X11FrameSourceOptions {
   // Polling compares every poll_row_step-th row per capture (a power of two), a different set each
   // time, so a change is found within poll_row_step captures at 1/poll_row_step of a full compare.
   int poll_row_step = 16;
+  // The MIT-SHM segment (and, without MIT-SHM, each XGetImage's buffer) holds at most this many
+  // bytes (but at least one screen row): a larger area is grabbed strip by strip, each copied
+  // into the frame before the next is fetched. See kDefaultShmStripBytes.
+  size_t shm_strip_bytes = kDefaultShmStripBytes;
 };
 
 // Work counters since creation, for tests and benchmarks.
 struct X11CaptureStats {
   int64_t captures = 0;
-  int64_t grab_requests = 0;    // (Shm)GetImage, or CopyArea into the shared pixmap (batched).
-  int64_t pixels_grabbed = 0;   // Pixels fetched from the X server.
-  int64_t pixels_compared = 0;  // Pixels compared against the previous frame.
-  int64_t pixels_copied = 0;    // Pixels copied between our own frames (frame recycling).
+  // (Shm)GetImage, or CopyArea into the shared pixmap (batched): one per strip of a large area.
+  int64_t grab_requests = 0;
+  int64_t grab_round_trips = 0;  // Waits for the X server: one per (Shm)GetImage or batch.
+  int64_t pixels_grabbed = 0;    // Pixels fetched from the X server.
+  int64_t pixels_compared = 0;   // Pixels compared against the previous frame.
+  int64_t pixels_copied = 0;     // Pixels copied between our own frames (frame recycling).
 };
 
 class ShmImage;  // MIT-SHM segment + XImage, RAII; defined in the .cpp.
@@ -88,8 +103,14 @@ class X11FrameSource final : public rfb::FrameSource {
     int dst_x = 0;
     int dst_y = 0;
   };
+  // Fetches one area, in pieces that fit the strip (or the XGetImage bound).
   Result<void> grab_rect(const Grab& g, rfb::Frame& frame);
-  // Fetches several areas: with a shared pixmap in one round trip, else one by one.
+  // One (Shm)GetImage of an area that fits the strip.
+  Result<void> grab_piece(const Grab& g, rfb::Frame& frame);
+  // Rows per piece of a `width`-pixel area: the strip's height, or the XGetImage bound.
+  int piece_rows(int width) const;
+  // Fetches several areas: with a shared pixmap, packed into the strip and fetched in one round
+  // trip per strip-full; else one by one.
   Result<void> grab_rects(const std::vector<Grab>& grabs, rfb::Frame& frame);
   Result<void> copy_image(const XImage& image, const Grab& g, rfb::Frame& frame) const;
   void setup_shm();

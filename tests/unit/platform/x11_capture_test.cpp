@@ -201,6 +201,65 @@ void resize_screen(const X11Display& d, int width, int height) {
   XSync(dpy, False);
 }
 
+TEST_P(X11CaptureTest, LargeAreasAreGrabbedStripByStrip) {
+  // A 50-row strip (XGetImage: 50 rows per request too): a full-screen grab takes ten pieces.
+  X11FrameSourceOptions options;
+  options.force_get_image = GetParam().get_image;
+  options.disable_damage = !GetParam().damage;
+  options.poll_row_step = 1;
+  options.shm_strip_bytes = 640 * 4 * 50;
+  auto s = X11FrameSource::create(xvfb_->display(), options);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  X11FrameSource& source = **s;
+
+  fill({0, 0, 640, 480}, fresh_colour());
+  fill({0, 49, 640, 2}, 0xff0000);  // Across the first strip boundary.
+  const X11CaptureStats before = source.stats();
+  auto first = source.capture();
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  expect_matches_screen(*first->frame);
+  const X11CaptureStats after = source.stats();
+  EXPECT_EQ(after.pixels_grabbed - before.pixels_grabbed, 640 * 480);
+  EXPECT_EQ(after.grab_requests - before.grab_requests, 10);
+  EXPECT_EQ(after.grab_round_trips - before.grab_round_trips, 10);
+
+  // Small areas far enough apart that none are merged into one grab (each gap wastes more than
+  // a batched request costs). Batched (MIT-SHM with damage) they share the strip: one round trip.
+  // Polling reads all 480 rows, so its batches fill the strip ten times over.
+  Region drawn;
+  for (int i = 0; i < 12; ++i) {
+    const Rect r{(i % 4) * 170 + 3, (i / 4) * 170 + 5, 30, 30};
+    fill(r, fresh_colour());
+    drawn.add(r);
+  }
+  const X11CaptureStats before_small = source.stats();
+  auto c = source.capture();
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  expect_matches_screen(*c->frame);
+  EXPECT_EQ(c->changed, drawn);
+  const X11CaptureStats after_small = source.stats();
+  const int64_t requests = after_small.grab_requests - before_small.grab_requests;
+  const int64_t trips = after_small.grab_round_trips - before_small.grab_round_trips;
+  if (GetParam().get_image) {
+    EXPECT_EQ(trips, requests);  // No batching without a shared pixmap.
+  } else if (GetParam().damage) {
+    EXPECT_EQ(requests, 12);
+    EXPECT_EQ(trips, 1);
+  } else {
+    EXPECT_GE(trips, 10);
+    EXPECT_LT(trips, requests);
+  }
+
+  // A whole-screen hint on a warm source: strips again, into a recycled frame.
+  fill({0, 0, 640, 480}, fresh_colour());
+  fill({100, 99, 300, 3}, 0x00ff00);
+  source.add_change_hint(Region(Rect{0, 0, 640, 480}));
+  auto full = source.capture();
+  ASSERT_TRUE(full.ok()) << full.error().message();
+  expect_matches_screen(*full->frame);
+  EXPECT_EQ(full->changed.bounds(), (Rect{0, 0, 640, 480}));
+}
+
 TEST_P(X11CaptureTest, ScreenSizeChangeIsReported) {
   (void)capture_ok();
   ASSERT_NO_FATAL_FAILURE(resize_screen(*painter_, 320, 240));
