@@ -1,10 +1,11 @@
 // bench_encode: full-frame (1920x1080) FramebufferUpdate cost of every encoding on a corpus of
-// images (UI with text, photo, gradient, solid, noise), through the update planner as vncd sends
-// it to an rgb888 client: 2 warm-up runs, then the median (and min, max) of 9 timed runs in ms,
-// MPix/s and compressed bytes per pixel. As ceilings for the zlib-based and JPEG encoders, the
-// same pixels through zlib alone (each encoder's default level, on Raw's 32-bit pixels) and
-// TurboJPEG alone (Tight's quality level 8 settings). With --threads N the planner spreads each
-// update over a local N-thread pool (cpu_ms is then the whole process's CPU time). The
+// images (UI with text, photo, gradient, solid, noise, and "mixed": the top half a photo, the
+// bottom half UI text, like the e2e benchmark's non-incremental screen), through the update planner
+// as vncd sends it to an rgb888 client: 2 warm-up runs, then the median (and min, max) of 9 timed
+// runs in ms, MPix/s and compressed bytes per pixel. As ceilings for the zlib-based and JPEG
+// encoders, the same pixels through zlib alone (each encoder's default level, on Raw's 32-bit
+// pixels) and TurboJPEG alone (Tight's quality level 8 settings). With --threads N the planner
+// spreads each update over a local N-thread pool (cpu_ms is then the whole process's CPU time). The
 // "deflate ..." rows compare one serial deflate stream with ZlibStream's pigz-style chunks (2
 // and 4 lanes) and cheaper strategies on ZRLE's tile data and Zlib's raw pixels: bytes are the
 // ratio cost of the parallel split. Prints a table; writes CSV. First, the memory of one
@@ -12,9 +13,9 @@
 // sends two full-frame updates, and the growth of its peak RSS (VmHWM after, VmRSS before, with
 // the peak reset through /proc/self/clear_refs) is printed as peak_MB.
 //
-//   bench_encode [--threads N] [--quick] [--only ENCODING] [CSV_PATH]   (default for a full
-//   run: bench/results/encode.csv; a --quick or --only run writes a CSV only to a given path,
-//   so it never replaces the kept full table)
+//   bench_encode [--threads N] [--quick] [--only ENCODING] [--image IMAGE] [CSV_PATH]
+//   (default for a full run: bench/results/encode.csv; a --quick, --only or --image run writes a
+//   CSV only to a given path, so it never replaces the kept full table)
 #include <sys/wait.h>
 #include <turbojpeg.h>
 #include <unistd.h>
@@ -64,6 +65,19 @@ constexpr int kZlibLevel = 5;      // ZlibEncoder::kDefaultCompressLevel
 constexpr int kZrleLevel = 2;      // ZrleEncoder::kDefaultCompressLevel
 constexpr int kTightRawLevel = 2;  // Tight level 2: full-colour zlib level
 constexpr int kJpegQuality8 = 92;
+
+// The top half of a photo over the bottom half of a UI screenshot.
+vncd::rfb::Frame make_mixed_image(int w, int h) {
+  const vncd::rfb::Frame photo = vncd::test::make_photo_image(w, h, 1);
+  const vncd::rfb::Frame ui = vncd::test::make_ui_image(w, h, 1);
+  vncd::rfb::Frame out({w, h}, photo.format());
+  for (int y = 0; y < h; ++y) {
+    const vncd::rfb::Frame& from = y < h / 2 ? photo : ui;
+    std::memcpy(out.mutable_row(y), from.data() + static_cast<size_t>(y) * from.stride(),
+                out.stride());
+  }
+  return out;
+}
 
 struct Image {
   const char* name;
@@ -194,7 +208,8 @@ int main(int argc, char** argv) {
   std::string csv_path;
   bool partial = false;
   size_t threads = 1;
-  std::string only;  // One encoding row name (e.g. "ZRLE"), no ceilings: for profiling.
+  std::string only;        // One encoding row name (e.g. "ZRLE"), no ceilings: for profiling.
+  std::string only_image;  // One image (e.g. "photo"): for profiling.
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) {
@@ -202,10 +217,18 @@ int main(int argc, char** argv) {
     } else if (a == "--only" && i + 1 < argc) {
       only = argv[++i];
       partial = true;
+    } else if (a == "--image" && i + 1 < argc) {
+      only_image = argv[++i];
+      partial = true;
     } else if (a == "--quick") {
       partial = true;
       kWarmups = 1;
       kRuns = 3;
+    } else if (a.rfind("--", 0) == 0) {
+      std::fprintf(stderr,
+                   "usage: bench_encode [--threads N] [--quick] [--only ENCODING] [--image IMAGE] "
+                   "[CSV_PATH]\n");
+      return a == "--help" ? 0 : 2;
     } else {
       csv_path = a;
     }
@@ -217,6 +240,9 @@ int main(int argc, char** argv) {
   images.push_back({"gradient", vncd::test::make_gradient(kWidth, kHeight)});
   images.push_back({"solid", vncd::test::make_solid(kWidth, kHeight, 40, 80, 160)});
   images.push_back({"noise", vncd::test::make_noise(kWidth, kHeight, 1)});
+  images.push_back({"mixed", make_mixed_image(kWidth, kHeight)});
+  if (!only_image.empty())
+    std::erase_if(images, [&](const Image& img) { return only_image != img.name; });
 
   const std::vector<Encoding> encodings = {
       {"Raw", {E::kRaw}},

@@ -242,7 +242,7 @@ void TightEncoder::write_tpixel(rfb::ByteBuffer& out, const rfb::EncodeContext& 
 }
 
 void TightEncoder::write_basic_data(rfb::ByteBuffer& out, int stream, std::span<const uint8_t> data,
-                                    int zlib_level) {
+                                    int zlib_level, int strategy) {
   // rfbproto.rst "BasicCompression": under 12 bytes the data goes as is and the stream is unused.
   if (data.size() < tight::kMinToCompress) {
     out.append(data);
@@ -250,7 +250,7 @@ void TightEncoder::write_basic_data(rfb::ByteBuffer& out, int stream, std::span<
   }
   const size_t at = out.size();
   out.zeros(3);
-  streams_[static_cast<size_t>(stream)].compress(data, out, zlib_level);
+  streams_[static_cast<size_t>(stream)].compress(data, out, zlib_level, nullptr, strategy);
   finish_compact_length(out, at);
 }
 
@@ -383,6 +383,13 @@ void TightEncoder::encode_full_colour(const rfb::PixelView& pixels, const rfb::E
   const int w = pixels.width, h = pixels.height;
   const size_t area = static_cast<size_t>(w) * static_cast<size_t>(h);
   const int zlib_level = kZlibLevels[level].raw;
+  // Incompressible pixels (noise, photos the gradient filter does not suit) cost deflate's full
+  // match search for a few per cent: Huffman coding alone gets those at a fraction of the CPU.
+  auto copy_strategy = [](std::span<const uint8_t> data) {
+    return data.size() >= kMinSampledBytes && sampled_deflate_ratio(data) > kIncompressibleRatio
+               ? Z_HUFFMAN_ONLY
+               : Z_DEFAULT_STRATEGY;
+  };
   if (!tight::uses_rgb24(ctx.client_format)) {
     // CopyFilter with TPIXEL = the client's pixel, in its byte order.
     const size_t bpp = static_cast<size_t>(ctx.client_format.bytes_per_pixel());
@@ -390,7 +397,8 @@ void TightEncoder::encode_full_colour(const rfb::PixelView& pixels, const rfb::E
     ctx.converter.convert(pixels.data, pixels.stride, filtered_.data(),
                           static_cast<size_t>(w) * bpp, w, h);
     out.u8(static_cast<uint8_t>(control | (stream_for(tight::kStreamCopy) << 4)));
-    write_basic_data(out, stream_for(tight::kStreamCopy), filtered_, zlib_level);
+    write_basic_data(out, stream_for(tight::kStreamCopy), filtered_, zlib_level,
+                     copy_strategy(filtered_));
     last_method_ = Method::kCopy;
     return;
   }
@@ -403,7 +411,11 @@ void TightEncoder::encode_full_colour(const rfb::PixelView& pixels, const rfb::E
     const int stream = stream_for(tight::kStreamGradient);
     out.u8(static_cast<uint8_t>(control | (stream << 4) | tight::kReadFilterId));
     out.u8(tight::kFilterGradient);
-    write_basic_data(out, stream, filtered_, zlib_level);
+    // Photo-like residuals have few repeats for deflate's match search to find (prefers_gradient
+    // checked): Huffman coding alone keeps most of the gain at about half the CPU. Blocks that
+    // fit in deflate's window keep the match search: they may repeat an earlier rectangle.
+    write_basic_data(out, stream, filtered_, zlib_level,
+                     filtered_.size() >= kMinSampledBytes ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY);
     last_method_ = Method::kGradient;
     return;
   }
@@ -415,7 +427,8 @@ void TightEncoder::encode_full_colour(const rfb::PixelView& pixels, const rfb::E
     dst[2] = src[2];
   }
   out.u8(static_cast<uint8_t>(control | (stream_for(tight::kStreamCopy) << 4)));
-  write_basic_data(out, stream_for(tight::kStreamCopy), filtered_, zlib_level);
+  write_basic_data(out, stream_for(tight::kStreamCopy), filtered_, zlib_level,
+                   copy_strategy(filtered_));
   last_method_ = Method::kCopy;
 }
 

@@ -87,6 +87,12 @@ class TightEncoder final : public rfb::Encoder {
   static constexpr int kJpegMinArea = 1024;
   // Compression level used when the client sent none (TigerVNC's default).
   static constexpr int kDefaultCompressLevel = 2;
+  // Copy-filter data whose sampled level-1 deflate ratio is above this goes Huffman-only
+  // (zlib_stream.h sampled_deflate_ratio), and so does gradient-filtered data; both only from
+  // kMinSampledBytes on: smaller blocks fit in deflate's 32 KiB window, where a repeat of an
+  // earlier rectangle is worth the match search (and the sample cannot tell).
+  static constexpr double kIncompressibleRatio = 0.8;
+  static constexpr size_t kMinSampledBytes = 32 * 1024;
 
   enum class Method : uint8_t { kNone, kFill, kMono, kIndexed, kCopy, kGradient, kJpeg };
 
@@ -122,7 +128,7 @@ class TightEncoder final : public rfb::Encoder {
  private:
   // One compressed or raw block of filtered data (rfbproto.rst "BasicCompression").
   void write_basic_data(rfb::ByteBuffer& out, int stream, std::span<const uint8_t> data,
-                        int zlib_level);
+                        int zlib_level, int strategy = Z_DEFAULT_STRATEGY);
   void write_tpixel(rfb::ByteBuffer& out, const rfb::EncodeContext& ctx, uint32_t native) const;
   void encode_palette(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx, uint8_t control,
                       int level, rfb::ByteBuffer& out);

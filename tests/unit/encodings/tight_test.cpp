@@ -569,6 +569,44 @@ TEST(TightStreams, KeptAcrossRectangles) {
   EXPECT_TRUE(!s.ok() || mismatches(fb2, ui) > 0);
 }
 
+// Large photo (gradient) and noise (copy) blocks go through deflate without its match search;
+// the stream switches strategy between rectangles and must stay one valid stream for the client.
+TEST(TightStreams, HuffmanOnlyBlocksInterleavedWithMatchedOnesDecodeExactly) {
+  const Frame photo = test::make_photo_image(1024, 64, 4);      // 192 KiB filtered: Huffman only.
+  const Frame noise = test::make_noise(1024, 64, 5);            // Sampled incompressible.
+  const Frame small_photo = test::make_photo_image(96, 32, 6);  // In one window: matched.
+  const Frame ui = test::make_ui_image(256, 64, 7);
+  for (const PixelFormat& client : {PixelFormat::rgb888(), PixelFormat::rgb565()}) {
+    SCOPED_TRACE(client.str());
+    TightEncoder enc;
+    auto dec = test::make_tight_decoder();
+    // Twice round, so each stream carries on from a block of the other strategy.
+    for (int round = 0; round < 2; ++round) {
+      for (const Frame* f : {&photo, &small_photo, &noise, &ui, &photo, &noise, &small_photo}) {
+        const int w = f->size().width, h = f->size().height;
+        const ByteBuffer out = encode_all(enc, *f, client);
+        test::ClientFramebuffer fb(w, h, client);
+        rfb::Reader in(out.span());
+        const Status st = dec->decode(in, Rect{0, 0, w, h}, fb);
+        ASSERT_TRUE(st.ok()) << st.error().message();
+        EXPECT_EQ(in.remaining(), 0u);
+        EXPECT_EQ(mismatches(fb, test::convert_frame(*f, client)), 0);
+        if (f == &noise) {
+          EXPECT_EQ(enc.last_method(), Method::kCopy);
+          // Huffman-only never costs more than stored blocks plus a little.
+          const size_t raw =
+              static_cast<size_t>(w * h) *
+              (client.bpp == 32 ? 3u : static_cast<size_t>(client.bytes_per_pixel()));
+          EXPECT_LT(out.size(), raw + raw / 50);
+        }
+        if (f == &photo && client.bpp == 32) {
+          EXPECT_EQ(enc.last_method(), Method::kGradient);
+        }
+      }
+    }
+  }
+}
+
 TEST(TightStreams, ResetIsSignalledAndRestartsTheDictionary) {
   const Frame ui = test::make_ui_image(200, 64, 9);
   TightEncoder enc;
