@@ -49,7 +49,13 @@ void HextileEncoder::encode_tile(const rfb::PixelView& tile, HextileTileState& s
   // count stops there (photos: most tiles).
   const int max_colours = static_cast<int>(
       std::min<size_t>(Palette::kMaxColours, 1 + (raw_size - 2) / (2 + pixel_bytes)));
-  if (!build_palette(tile, std::max(2, max_colours), palette_)) {
+  // Solid and two-colour tiles (most of a desktop) are known after a few runs. A tile with more
+  // colours and a new run at most pixels (photos: nearly every pixel) would need about a
+  // subrectangle per run: it goes Raw without counting its colours or searching subrectangles.
+  const int busy = tile.width * tile.height * kBusyRunsPercent / 100;
+  const bool few = build_palette(tile, 2, palette_);
+  if (!few &&
+      (count_runs(tile, busy) > busy || !build_palette(tile, std::max(2, max_colours), palette_))) {
     put_raw_tile(out, tile);
     state = HextileTileState{};  // Neither colour may be carried over a Raw tile.
     return;

@@ -33,10 +33,14 @@ struct HextileTileState {
 
 // Per tile: solid -> background only (mask 0 when it is unchanged); two colours -> the more
 // frequent as background, the other as foreground, plain subrectangles; more colours ->
-// SubrectsColoured; Raw only when it is strictly smaller (a Raw tile makes the next one resend
-// its background). Lossless, client format in.
+// SubrectsColoured; Raw when it is strictly smaller (a Raw tile makes the next one resend
+// its background), and for busy tiles of more than two colours (a new run at more than
+// kBusyRunsPercent of the pixels), whose subrectangles would rarely be smaller and cost a
+// palette and a search. Lossless, client format in.
 class HextileEncoder final : public rfb::Encoder {
  public:
+  static constexpr int kBusyRunsPercent = 75;
+
   int32_t encoding() const override { return rfb::encoding::kHextile; }
   rfb::EncoderTraits traits() const override { return {}; }
   void encode(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx,

@@ -8,6 +8,12 @@
 namespace vncd::enc {
 
 void Palette::clear() {
+  // Walking the probe chains beats refilling the table only while the palette is small.
+  if (size_ > kClearByWalkMax) {
+    slots_.fill(-1);
+    size_ = 0;
+    return;
+  }
   for (int i = 0; i < size_; ++i) {
     size_t h = hash(colours_[static_cast<size_t>(i)]);
     while (slots_[h] != -1) {
@@ -91,6 +97,25 @@ bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
       }
     }
     return true;
+  });
+}
+
+int count_runs(const rfb::PixelView& pixels, int limit) {
+  return dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+    int runs = 0;
+    for (int y = 0; y < pixels.height; ++y) {
+      const uint8_t* row = pixels.row(y);
+      int changes = 1;
+      T prev = load_pixel<T>(row);
+      for (int x = 1; x < pixels.width; ++x) {
+        const T c = load_pixel<T>(row + static_cast<size_t>(x) * sizeof(T));
+        changes += c != prev;
+        prev = c;
+      }
+      runs += changes;
+      if (runs > limit) return limit + 1;
+    }
+    return runs;
   });
 }
 

@@ -32,7 +32,8 @@ class Palette {
   void sort_by_count();
 
  private:
-  static constexpr size_t kHashSize = 1024;  // Power of two, > 2 * kMaxColours.
+  static constexpr size_t kHashSize = 1024;   // Power of two, > 2 * kMaxColours.
+  static constexpr int kClearByWalkMax = 16;  // Larger palettes clear with one 2 KiB fill.
   static size_t hash(uint32_t c) { return (c * 2654435761u) >> 22; }
   void rebuild_hash();
 
@@ -52,6 +53,12 @@ class Palette {
 // `limit` colours are seen. Returns false in that case (the palette then holds `limit` colours
 // and is incomplete). Consecutive equal pixels are counted as one run, so solid areas are cheap.
 bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out);
+
+// The number of horizontal runs of equal pixels in `pixels` (each row counted on its own): w * h
+// for content whose every pixel differs from its left neighbour (photos, noise), h when solid.
+// Stops counting once past `limit` (returns limit + 1 then), so a caller deciding "too busy" pays
+// for no more than it needs.
+int count_runs(const rfb::PixelView& pixels, int limit);
 
 // True when every pixel of `pixels` equals the first; then *colour is that pixel's value.
 bool is_solid(const rfb::PixelView& pixels, uint32_t* colour);

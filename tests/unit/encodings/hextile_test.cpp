@@ -100,6 +100,31 @@ TEST(Hextile, BusyTileIsRaw) {
   EXPECT_EQ(encode(f), expected);
 }
 
+TEST(Hextile, BusyTileOfThreeColoursIsRawWithoutASubrectSearch) {
+  // 32-bit pixels: raw is 1025 bytes. Two colours alternate in every row, a third fills the
+  // last row: 241 runs of 256 (over 75%), so Raw, although 128 coloured subrectangles (6 bytes
+  // each, 768 in all) would have been smaller.
+  Frame f = frame32(16, 16, 1);
+  for (int y = 0; y < 15; ++y)
+    for (int x = 0; x < 16; ++x) set32(f, x, y, (x + y) % 2 ? 0x00aa00 : 1);
+  for (int x = 0; x < 16; ++x) set32(f, x, 15, 0x0000ff);
+  const Bytes got = encode(f);
+  ASSERT_EQ(got.size(), 1025u);
+  EXPECT_EQ(got[0], hextile::kRaw);
+}
+
+TEST(Hextile, BusyTwoColourTileStillUsesSubrects) {
+  // 32-bit checkerboard: 128 two-byte subrectangles beat 1024 raw bytes whatever the runs.
+  Frame f = frame32(16, 16, 1);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x)
+      if ((x + y) % 2) set32(f, x, y, 0x00aa00);
+  const Bytes got = encode(f);
+  EXPECT_EQ(got[0],
+            hextile::kBackgroundSpecified | hextile::kForegroundSpecified | hextile::kAnySubrects);
+  EXPECT_EQ(got.size(), 1u + 4 + 4 + 1 + 128 * 2);
+}
+
 TEST(Hextile, TileAfterRawRespecifiesBackground) {
   Frame f = frame8(20, 4, 7);
   Bytes raw{0x01};

@@ -59,6 +59,31 @@ TEST(Palette, BuildFromPixelsAndSolid) {
   EXPECT_EQ(c, 7u);
 }
 
+TEST(Palette, CountRunsPerRowAndStopsPastTheLimit) {
+  std::vector<uint16_t> px(8 * 4, 7);
+  px[5] = 9;   // Row 0: 7 7 7 7 7 9 7 7 -> 3 runs.
+  px[8] = 9;   // Row 1: 9 7 ... -> 2 runs (no run continues across rows).
+  px[23] = 1;  // Row 2: ... 7 1 -> 2 runs; row 3: 1 run.
+  rfb::PixelView v{reinterpret_cast<const uint8_t*>(px.data()), 16, 8, 4,
+                   rfb::PixelFormat::rgb565()};
+  EXPECT_EQ(count_runs(v, 100), 8);
+  EXPECT_EQ(count_runs(v, 8), 8);
+  EXPECT_EQ(count_runs(v, 4), 5);  // Stops after the row that passes the limit.
+  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint16_t>(i);
+  EXPECT_EQ(count_runs(v, 100), 32);
+}
+
+TEST(Palette, ClearAfterALargePaletteForgetsEveryColour) {
+  Palette p;
+  for (uint32_t c = 0; c < 200; ++c) ASSERT_TRUE(p.add(c * 977));
+  p.clear();
+  EXPECT_EQ(p.size(), 0);
+  for (uint32_t c = 0; c < 200; ++c) EXPECT_EQ(p.lookup(c * 977), -1);
+  ASSERT_TRUE(p.add(977, 5));
+  EXPECT_EQ(p.lookup(977), 0);
+  EXPECT_EQ(p.count(0), 5u);
+}
+
 std::vector<uint8_t> inflate_all(z_stream& z, const rfb::ByteBuffer& in, size_t expect) {
   std::vector<uint8_t> out(expect + 16);
   z.next_in = const_cast<Bytef*>(in.data());
