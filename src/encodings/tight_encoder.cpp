@@ -320,6 +320,31 @@ void TightEncoder::encode_palette(const rfb::PixelView& pixels, const rfb::Encod
   for (int i = 0; i < n; ++i) write_tpixel(out, ctx, palette_.colour(i));
 
   const int w = pixels.width, h = pixels.height;
+  if (mono) {
+    // Bits straight from the pixels: one compare per pixel, no index pass.
+    const size_t row_bytes = (static_cast<size_t>(w) + 7) / 8;
+    filtered_.resize(static_cast<size_t>(h) * row_bytes);
+    const uint32_t one = palette_.colour(1);
+    dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+      const T fg = static_cast<T>(one);
+      uint8_t* dst = filtered_.data();
+      for (int y = 0; y < h; ++y) {
+        const uint8_t* row = pixels.row(y);
+        for (int x0 = 0; x0 < w; x0 += 8, ++dst) {
+          const int count = std::min(8, w - x0);
+          unsigned bits = 0;
+          for (int i = 0; i < count; ++i)
+            bits |= static_cast<unsigned>(
+                        load_pixel<T>(row + static_cast<size_t>(x0 + i) * sizeof(T)) == fg)
+                    << (7 - i);
+          *dst = static_cast<uint8_t>(bits);
+        }
+      }
+    });
+    write_basic_data(out, stream, filtered_, kZlibLevels[level].mono);
+    last_method_ = Method::kMono;
+    return;
+  }
   indexes_.resize(static_cast<size_t>(w) * static_cast<size_t>(h));
   dispatch_bpp(pixels.format.bpp, [&]<class T>() {
     uint8_t* dst = indexes_.data();
@@ -337,15 +362,8 @@ void TightEncoder::encode_palette(const rfb::PixelView& pixels, const rfb::Encod
       }
     }
   });
-  if (mono) {
-    filtered_.resize(static_cast<size_t>(h) * ((static_cast<size_t>(w) + 7) / 8));
-    tight::pack_mono(indexes_.data(), static_cast<size_t>(w), w, h, filtered_.data());
-    write_basic_data(out, stream, filtered_, kZlibLevels[level].mono);
-    last_method_ = Method::kMono;
-  } else {
-    write_basic_data(out, stream, indexes_, kZlibLevels[level].indexed);
-    last_method_ = Method::kIndexed;
-  }
+  write_basic_data(out, stream, indexes_, kZlibLevels[level].indexed);
+  last_method_ = Method::kIndexed;
 }
 
 bool TightEncoder::encode_jpeg(const rfb::PixelView& pixels, uint8_t control,
