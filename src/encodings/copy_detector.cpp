@@ -62,6 +62,11 @@ struct Context {
   const detail::RowHashes* before_hashes = nullptr;
   detail::RowHashes* after_hashes = nullptr;
   int64_t rows_hashed = 0;
+  // The vertical offset (after row - before row) expected from earlier calls, or 0: rows are
+  // compared at this offset right after hashing, while the row is still in the L1 cache.
+  int predicted_dy = 0;
+  int found_dy = 0;  // The offset of the largest scroll found.
+  int64_t found_area = 0;
 
   const uint8_t* a_px(int x, int y) const {
     return after.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x) * bpp;
@@ -236,6 +241,10 @@ void detect_scroll(Context& c, const Rect& box) {
   std::vector<uint64_t> ha(static_cast<size_t>(h));
   std::vector<uint8_t> rare(static_cast<size_t>(h), 0);       // The row's hash may vote.
   std::vector<int> votes(static_cast<size_t>(2 * h - 1), 0);  // Index dy + h - 1.
+  // equal_at_p[i]: after's row box.y + i equals before's row box.y + i - p over the box, found
+  // with the same comparison the runs below make (hashes equal, then memcmp).
+  const int p = std::abs(c.predicted_dy) < h ? c.predicted_dy : 0;
+  std::vector<uint8_t> equal_at_p(p != 0 ? static_cast<size_t>(h) : 0, 0);
   for (int i = 0; i < h; ++i) {
     const int y = box.y + i;
     ha[static_cast<size_t>(i)] = hash_bytes(c.a_px(box.x, y), len);
@@ -243,6 +252,10 @@ void detect_scroll(Context& c, const Rect& box) {
     if (kept != nullptr) {
       kept->hash[static_cast<size_t>(y)] = ha[static_cast<size_t>(i)];
       kept->known[static_cast<size_t>(y)] = 1;
+    }
+    if (p != 0 && y - p >= sy0 && y - p < sy1 &&
+        ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(y - p - sy0)]) {
+      equal_at_p[static_cast<size_t>(i)] = c.row_equal(box.x, y, box.w, 0, p) ? 1 : 0;
     }
     const auto [lo, hi] = std::equal_range(
         index.begin(), index.end(), std::pair<uint64_t, int>{ha[static_cast<size_t>(i)], 0},
@@ -283,9 +296,13 @@ void detect_scroll(Context& c, const Rect& box) {
       bool match = false;
       if (i < h && !covered[static_cast<size_t>(i)]) {
         const int yb = box.y + i - dy;
-        match = yb >= sy0 && yb < sy1 &&
-                ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(yb - sy0)] &&
-                c.row_equal(box.x, box.y + i, box.w, 0, dy);
+        if (dy == p) {
+          match = equal_at_p[static_cast<size_t>(i)] != 0;
+        } else {
+          match = yb >= sy0 && yb < sy1 &&
+                  ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(yb - sy0)] &&
+                  c.row_equal(box.x, box.y + i, box.w, 0, dy);
+        }
       }
       if (match) {
         if (start < 0) start = i;
@@ -319,7 +336,9 @@ void detect_scroll(Context& c, const Rect& box) {
     // been overwritten by an earlier run (and the reverse for content moving up).
     if (dy > 0) std::reverse(runs.begin(), runs.end());
     for (const auto& [first, last] : runs) {
-      if (c.emit(Rect{box.x, box.y + first, box.w, last - first}, 0, dy)) {
+      const Rect dst{box.x, box.y + first, box.w, last - first};
+      if (c.emit(dst, 0, dy)) {
+        if (dst.area() > c.found_area) c.found_area = dst.area(), c.found_dy = dy;
         std::fill(covered.begin() + std::clamp(first, 0, h),
                   covered.begin() + std::clamp(last, 0, h), uint8_t{1});
       }
@@ -601,9 +620,11 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
 
 // detect_copies, reading `before`'s row hashes from `before_hashes` where known and keeping
 // `after`'s in `after_hashes` (either may be null); adds the rows it hashed to *rows_hashed.
+// `scroll_dy` holds the offset to try first and receives that of the largest scroll found (0 if
+// none); null: none.
 DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const rfb::Region& changed,
                       const detail::RowHashes* before_hashes, detail::RowHashes* after_hashes,
-                      int64_t* rows_hashed) {
+                      int64_t* rows_hashed, int* scroll_dy) {
   DetectedCopies out;
   out.remaining = changed;
   if (before.size() != after.size() || before.format() != after.format() || before.size().empty() ||
@@ -622,6 +643,7 @@ DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const r
   if (before.stride() != c.stride) return out;
   c.before_hashes = before_hashes;
   c.after_hashes = after_hashes;
+  c.predicted_dy = scroll_dy != nullptr ? *scroll_dy : 0;
   const Region work = changed.intersected(Rect{0, 0, c.width, c.height});
   if (work.area() < kMinCopyArea) return out;
   c.limit = work.bounds();
@@ -662,6 +684,7 @@ DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const r
   out.copies = std::move(c.copies);
   out.remaining.subtract(c.written);
   if (rows_hashed != nullptr) *rows_hashed += c.rows_hashed;
+  if (scroll_dy != nullptr) *scroll_dy = c.found_dy;
   return out;
 }
 
@@ -669,7 +692,7 @@ DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const r
 
 DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
                              const rfb::Region& changed) {
-  return detect(before, after, changed, nullptr, nullptr, nullptr);
+  return detect(before, after, changed, nullptr, nullptr, nullptr, nullptr);
 }
 
 DetectedCopies CopyDetector::detect(const rfb::FramePtr& before, const rfb::FramePtr& after,
@@ -687,7 +710,8 @@ DetectedCopies CopyDetector::detect(const rfb::FramePtr& before, const rfb::Fram
     // `after` is the held frame: its kept hashes stay right and may be completed.
     fresh = hashes_;
   }
-  DetectedCopies out = vncd::enc::detect(*before, *after, changed, known, &fresh, &rows_hashed_);
+  DetectedCopies out =
+      vncd::enc::detect(*before, *after, changed, known, &fresh, &rows_hashed_, &scroll_dy_);
   frame_ = after;
   hashes_ = std::move(fresh);
   return out;

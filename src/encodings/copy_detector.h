@@ -59,6 +59,7 @@ struct RowHashes {
 // immutable once published and a FramePool recycles a frame only when nobody else holds it, so
 // while the reference is held the pixels cannot change, and pointer equality with the held frame
 // proves the hashes are still right (an address alone would not: the pool reuses frames).
+// The last scroll's offset is also kept, to compare rows at it while they are being hashed.
 // Cost: the last `after` frame stays alive until the next detect() or forget().
 class CopyDetector {
  public:
@@ -75,6 +76,9 @@ class CopyDetector {
   rfb::FramePtr frame_;  // The last `after`, whose hashes `hashes_` are.
   detail::RowHashes hashes_;
   int64_t rows_hashed_ = 0;
+  // The last scroll's offset: a terminal scrolls by the same amount again, and comparing rows at
+  // that offset while hashing them reads each row from memory once instead of twice.
+  int scroll_dy_ = 0;
 };
 
 }  // namespace vncd::enc

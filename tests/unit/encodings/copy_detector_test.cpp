@@ -433,6 +433,27 @@ TEST(CopyDetectorSequence, ReusesTheRowHashesOfTheLastFrame) {
   }
 }
 
+// The offset of the last scroll is tried first (compared while rows are hashed); when the
+// terminal scrolls by another amount, or the other way, the results still equal detect_copies.
+TEST(CopyDetectorSequence, ChangingScrollOffsetsGiveTheSameResults) {
+  const int w = 640, h = 480;
+  const Frame tall = make_text(w, 3 * h, 47, 0.9);
+  int top = h;  // Row of `tall` shown at the top.
+  CopyDetector detector;
+  rfb::FramePtr current = shared(crop(tall, Rect{0, top, w, h}));
+  const Region all(Rect{0, 0, w, h});
+  for (const int n : {13, 13, 13, 7, -5, -5, 13, 40, 1}) {
+    top += n;
+    const rfb::FramePtr after = shared(crop(tall, Rect{0, top, w, h}));
+    const DetectedCopies d = detector.detect(current, after, all);
+    ASSERT_FALSE(d.copies.empty()) << n;
+    EXPECT_EQ(d.copies[0].src_y - d.copies[0].dst.y, n);
+    expect_same(d, detect_copies(*current, *after, all));
+    check_invariant(*current, *after, all, d);
+    current = after;
+  }
+}
+
 // Hashes are reused only for the very frame object they were computed from: a different frame
 // with the same picture but one changed row (what a recycled frame would look like) is hashed
 // again, so the change is seen.
