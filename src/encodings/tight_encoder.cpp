@@ -166,11 +166,13 @@ JpegParams capped(const JpegParams& params, const rfb::EncodeSettings& settings)
 
 namespace {
 
-// zlib levels per stream kind for each compression level 0..9 (TigerVNC's table).
+// zlib levels per stream kind for each compression level 0..9 (TigerVNC's table, except that
+// the default level 2 deflates palette data at level 1: text rectangles cost 30% less CPU for
+// 1.5% more bytes, bench_encode "Tight+JPEG q8" on ui).
 struct ZlibLevels {
   int indexed, mono, raw;
 };
-constexpr ZlibLevels kZlibLevels[10] = {{0, 0, 0}, {1, 1, 1}, {3, 3, 2}, {5, 5, 2}, {6, 7, 3},
+constexpr ZlibLevels kZlibLevels[10] = {{0, 0, 0}, {1, 1, 1}, {1, 1, 2}, {5, 5, 2}, {6, 7, 3},
                                         {7, 8, 4}, {7, 8, 5}, {8, 9, 6}, {9, 9, 7}, {9, 9, 9}};
 
 // Rewrites the 3 bytes reserved at `at` as the compact length of everything after them, moving
