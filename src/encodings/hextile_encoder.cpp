@@ -1,6 +1,8 @@
 #include "encodings/hextile_encoder.h"
 
 #include <algorithm>
+#include <bit>
+#include <cassert>
 #include <cstring>
 
 #include "encodings/pixels.h"
@@ -22,6 +24,55 @@ void put_raw_tile(rfb::ByteBuffer& out, const rfb::PixelView& tile) {
 }
 
 }  // namespace
+
+bool find_two_colour_subrects(const rfb::PixelView& tile, uint32_t foreground, size_t max_count,
+                              std::vector<Subrect>& out) {
+  assert(tile.width > 0 && tile.width <= hextile::kTileSize && tile.height > 0 &&
+         tile.height <= hextile::kTileSize);
+  const int w = tile.width, h = tile.height;
+  // free_[y] bit x: pixel (x, y) is foreground and not yet covered by a subrectangle.
+  uint32_t free[hextile::kTileSize] = {};
+  dispatch_bpp(tile.format.bpp, [&]<class T>() {
+    const T fg = static_cast<T>(foreground);
+    for (int y = 0; y < h; ++y) {
+      const uint8_t* row = tile.row(y);
+      uint32_t m = 0;
+      for (int x = 0; x < w; ++x)
+        m |= static_cast<uint32_t>(load_pixel<T>(row + static_cast<size_t>(x) * sizeof(T)) == fg)
+             << x;
+      free[y] = m;
+    }
+  });
+  auto run_from = [](uint32_t bits, int x) {  // Length of the run of set bits from bit x.
+    return std::countr_one(bits >> x);
+  };
+  const size_t first = out.size();
+  for (int y = 0; y < h; ++y) {
+    // Row y's own bits are never cleared: the scan moves right of each subrectangle instead.
+    uint32_t todo = free[y];
+    while (todo) {
+      const int x = std::countr_zero(todo);
+      // Horizontal run first, then grown down while whole rows match (find_subrects' order).
+      const int hw = run_from(free[y], x);
+      const uint32_t hmask = ((1u << hw) - 1) << x;
+      int hh = 1;
+      while (y + hh < h && (free[y + hh] & hmask) == hmask) ++hh;
+      // Vertical run first, then grown right while whole columns match.
+      int vh = 1;
+      uint32_t cols = free[y];
+      while (y + vh < h && (free[y + vh] >> x & 1u)) cols &= free[y + vh++];
+      const int vw = run_from(cols, x);
+      const bool horizontal = int64_t{hw} * hh >= int64_t{vw} * vh;
+      const int rw = horizontal ? hw : vw, rh = horizontal ? hh : vh;
+      if (out.size() - first >= max_count) return false;
+      out.push_back(Subrect{foreground, x, y, rw, rh});
+      const uint32_t mask = ((1u << rw) - 1) << x;
+      for (int j = 1; j < rh; ++j) free[y + j] &= ~mask;
+      todo &= ~((1u << (x + rw)) - 1);
+    }
+  }
+  return true;
+}
 
 void HextileEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext& /*ctx*/,
                             rfb::ByteBuffer& out) {
@@ -90,9 +141,11 @@ void HextileEncoder::encode_tile(const rfb::PixelView& tile, HextileTileState& s
   const size_t head = 1 + (send_bg ? pixel_bytes : 0) + (send_fg ? pixel_bytes : 0) + 1;
   const size_t per_subrect = two_colours ? 2 : 2 + pixel_bytes;
   subrects_.clear();
+  const size_t max_subrects =
+      head > raw_size ? 0 : std::min<size_t>(255, (raw_size - head) / per_subrect);
   if (head > raw_size ||
-      !find_subrects(tile, bg, std::min<size_t>(255, (raw_size - head) / per_subrect), subrects_,
-                     covered_)) {
+      !(two_colours ? find_two_colour_subrects(tile, fg, max_subrects, subrects_)
+                    : find_subrects(tile, bg, max_subrects, subrects_, covered_))) {
     put_raw_tile(out, tile);
     state = HextileTileState{};  // Neither colour may be carried over a Raw tile.
     return;

@@ -21,6 +21,12 @@ inline constexpr uint8_t kSubrectsColoured = 16;
 inline constexpr int kTileSize = 16;
 }  // namespace hextile
 
+// find_subrects() (rre_encoder.h) for a tile of at most 16 x 16 pixels in two colours, on one
+// bit mask per row: the same subrectangles in the same order, at a fraction of the cost. Pixels
+// equal to `foreground` are covered; every other pixel counts as background.
+bool find_two_colour_subrects(const rfb::PixelView& tile, uint32_t foreground, size_t max_count,
+                              std::vector<Subrect>& out);
+
 // Colours a Hextile decoder remembers from the previous tile of the same rectangle. A Raw tile
 // leaves both undefined; a SubrectsColoured tile leaves the foreground undefined; a tile without
 // subrectangles keeps whatever foreground was defined before it.

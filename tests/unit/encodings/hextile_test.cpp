@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <vector>
 
 #include "encodings/hextile_encoder.h"
@@ -123,6 +124,46 @@ TEST(Hextile, BusyTwoColourTileStillUsesSubrects) {
   EXPECT_EQ(got[0],
             hextile::kBackgroundSpecified | hextile::kForegroundSpecified | hextile::kAnySubrects);
   EXPECT_EQ(got.size(), 1u + 4 + 4 + 1 + 128 * 2);
+}
+
+TEST(Hextile, TwoColourSubrectsMatchTheGeneralSearch) {
+  // Random two-colour tiles of every size 1..16 and several densities, in 8, 16 and 32 bpp: the
+  // bit-mask search must give find_subrects' subrectangles exactly, and give up at the same
+  // counts.
+  std::mt19937 rng(42);
+  for (const PixelFormat& pf :
+       {PixelFormat::bgr233(), PixelFormat::rgb565(), PixelFormat::rgb888()}) {
+    for (int trial = 0; trial < 400; ++trial) {
+      const int w = 1 + trial % 16, h = 1 + (trial / 16) % 16;
+      const unsigned density = 1 + static_cast<unsigned>(trial % 7);  // In eighths.
+      Frame f({w, h}, pf);
+      const size_t bytes = static_cast<size_t>(pf.bytes_per_pixel());
+      const uint32_t bg = 0x11, fg = 0x2a;
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+          const uint32_t v = rng() % 8 < density ? fg : bg;
+          std::memcpy(f.mutable_row(y) + static_cast<size_t>(x) * bytes, &v, bytes);
+        }
+      std::vector<Subrect> want, got;
+      std::vector<uint8_t> covered;
+      const bool want_ok = find_subrects(f.view(), bg, 255, want, covered);
+      ASSERT_EQ(find_two_colour_subrects(f.view(), fg, 255, got), want_ok);
+      ASSERT_EQ(got.size(), want.size()) << w << "x" << h << " trial " << trial;
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].colour, want[i].colour);
+        EXPECT_EQ(got[i].x, want[i].x);
+        EXPECT_EQ(got[i].y, want[i].y);
+        EXPECT_EQ(got[i].w, want[i].w);
+        EXPECT_EQ(got[i].h, want[i].h);
+      }
+      // A limit below the count fails both ways.
+      if (!want.empty()) {
+        std::vector<Subrect> a, b;
+        EXPECT_FALSE(find_two_colour_subrects(f.view(), fg, want.size() - 1, a));
+        EXPECT_FALSE(find_subrects(f.view(), bg, want.size() - 1, b, covered));
+      }
+    }
+  }
 }
 
 TEST(Hextile, TileAfterRawRespecifiesBackground) {
