@@ -1,6 +1,7 @@
 #include "server/session.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "encodings/copy_detector.h"
@@ -63,26 +64,32 @@ enc::UpdateContent plan_copies(const enc::UpdatePlanner& planner, const rfb::Fra
 struct ClientSession::Encoding {
   explicit Encoding(const enc::EncoderRegistry& registry) : planner(registry) {}
 
-  // Worker (or loop) thread: plans CopyRects and encodes the update into `out`.
-  void run() {
+  // Worker (or loop) thread: the first call plans CopyRects and begins the update; each call
+  // appends about `budget` more bytes of it to `out`, and `done` says when it is complete.
+  void run(size_t budget) {
     const auto started = std::chrono::steady_clock::now();
-    // rfbproto.rst "FramebufferUpdateRequest": a non-incremental request says the client lost
-    // that area, so no CopyRect goes there and none reads from there.
-    rfb::Region incremental = job.area;
-    incremental.subtract(job.full);
-    rfb::Region unknown = stale;
-    unknown.add(job.full);
-    enc::UpdateContent content = plan_copies(planner, shown.get(), *frame, incremental, unknown);
-    // The previous picture is not needed any more: back to the frame pool now, so a capture
-    // during a long encode does not need yet another screen-sized buffer.
-    shown.reset();
-    content.changed.add(job.full);
-    content.changed.add(job.refresh);
-    content.lossless = job.refresh;
-    content.jpeg_quality_cap = job.plan.quality_cap;
-    content.jpeg_subsampling = job.plan.subsampling;
-    result = planner.write_update(*frame, content, out);
-    ms = ms_since(started);
+    if (!begun) {
+      begun = true;
+      // rfbproto.rst "FramebufferUpdateRequest": a non-incremental request says the client
+      // lost that area, so no CopyRect goes there and none reads from there.
+      rfb::Region incremental = job.area;
+      incremental.subtract(job.full);
+      rfb::Region unknown = stale;
+      unknown.add(job.full);
+      enc::UpdateContent content = plan_copies(planner, shown.get(), *frame, incremental, unknown);
+      // The previous picture is not needed any more: back to the frame pool now, so a capture
+      // during a long encode does not need yet another screen-sized buffer.
+      shown.reset();
+      content.changed.add(job.full);
+      content.changed.add(job.refresh);
+      content.lossless = job.refresh;
+      content.jpeg_quality_cap = job.plan.quality_cap;
+      content.jpeg_subsampling = job.plan.subsampling;
+      planner.begin_update(*frame, content, out);
+    }
+    done = planner.continue_update(out, budget);
+    if (done) result = planner.result();
+    ms += ms_since(started);
   }
 
   enc::UpdatePlanner planner;
@@ -91,8 +98,10 @@ struct ClientSession::Encoding {
   rfb::FramePtr shown;  // The client's picture before this update...
   rfb::Region stale;    // ...except here.
   Job job;
-  // Results.
+  bool begun = false;
+  // Results: `out` is the next installment of the update.
   rfb::ByteBuffer out;
+  bool done = false;
   enc::UpdateResult result;
   double ms = 0;
 };
@@ -285,6 +294,10 @@ void ClientSession::flush() {
   }
   congestion_.queued(out.size());
   update_interest();
+  if (installment_waits_ && out.size() <= kInstallment) {
+    installment_waits_ = false;
+    encode_installment();
+  }
 }
 
 void ClientSession::update_interest() {
@@ -656,6 +669,10 @@ void ClientSession::start_encoding(Job job) {
   e.stale = stale_;
   e.job = std::move(job);
   e.out.clear();
+  e.begun = false;
+  e.done = false;
+  e.ms = 0;
+  update_bytes_ = 0;
   // The requests are answered by this update. Once it arrives the client shows frame_ except
   // where damage older than frame_ remains unsent; damage from later captures is relative to
   // frame_ and is sent by the next update.
@@ -665,32 +682,54 @@ void ClientSession::start_encoding(Job job) {
   shown_frame_ = frame_;
   stale_ = damage_;
   encoding_busy_ = true;
+  encode_installment();
+}
+
+void ClientSession::encode_installment() {
   if (!s_.workers) {
-    e.run();
-    finish_encoding();
+    encoding_->run(std::numeric_limits<size_t>::max());
+    finish_installment();
     return;
   }
   // The job keeps what it uses alive; it reports back only if the session still exists.
   std::weak_ptr<bool> alive = alive_;
   EventLoop& loop = s_.loop;
   s_.workers->submit([job = encoding_, alive, &loop, this] {
-    job->run();
+    job->run(kInstallment);
     loop.post([alive, this] {
-      if (alive.lock()) finish_encoding();
+      if (alive.lock()) finish_installment();
     });
   });
 }
 
-void ClientSession::finish_encoding() {
-  encoding_busy_ = false;
+void ClientSession::finish_installment() {
   Encoding& e = *encoding_;
+  if (finished_ || closing_) {
+    // The rest of the update will never be wanted.
+    encoding_busy_ = false;
+    e.frame.reset();
+    e.shown.reset();
+    return;
+  }
+  update_bytes_ += e.out.size();
+  // Usually the queue is empty: the buffers swap, nothing is copied.
+  conn_.output().take(e.out);
+  if (!e.done) {
+    // The next installment is encoded while this one goes out, but no further ahead: a slow
+    // client holds at most about two installments here, not a whole update.
+    flush();
+    if (finished_) return;
+    if (conn_.output().size() <= kInstallment)
+      encode_installment();
+    else
+      installment_waits_ = true;  // flush() starts it once the socket has taken enough.
+    return;
+  }
+  encoding_busy_ = false;
   e.frame.reset();
   e.shown.reset();
-  if (finished_ || closing_) return;
   const auto now = EventLoop::Clock::now();
-  const size_t bytes = e.out.size();
-  // Usually the queue is empty (one update in flight): the buffers swap, nothing is copied.
-  conn_.output().take(e.out);
+  const size_t bytes = update_bytes_;
   ++updates_sent_;
   congestion_.update_sent(bytes, now);
   if (congestion_.fences_supported()) send_fence();

@@ -114,6 +114,10 @@ class ClientSession final : private rfb::ConnectionDelegate {
   bool refuse_if_not_reading();
   // Bytes queued for the client and not yet taken by the transport.
   size_t queued_bytes() { return conn_.output().size(); }
+  // An update goes out in installments of about kInstallment bytes, each encoded while the
+  // previous one is sent, so that neither the session nor the planner ever holds a whole
+  // screen's worth of output (a full 1080p Raw or Hextile update is 8 MB).
+  static constexpr size_t kInstallment = 1u << 20;
   uint64_t updates_sent() const { return updates_sent_; }
   // Why the session ended (valid once finished()).
   const std::string& finish_reason() const { return finish_reason_; }
@@ -156,8 +160,9 @@ class ClientSession final : private rfb::ConnectionDelegate {
   };
   // Starts encoding `job` from frame_ (on a worker when there is a pool).
   void start_encoding(Job job);
-  // Loop thread: the encoded update is ready to be queued.
-  void finish_encoding();
+  void encode_installment();
+  // Loop thread: an installment is ready to be queued (the last one completes the update).
+  void finish_installment();
   // Messages whose effect must follow the update being encoded (SetPixelFormat, SetEncodings:
   // the planner is the job's until then and the update is in the old format; fence answers and
   // EndOfContinuousUpdates: they promise that what came before has taken effect) wait here, in
@@ -177,7 +182,9 @@ class ClientSession final : private rfb::ConnectionDelegate {
   std::string peer_;
   rfb::Connection conn_;
   std::shared_ptr<Encoding> encoding_;  // Holds the planner.
-  bool encoding_busy_ = false;          // A job owns encoding_.
+  bool encoding_busy_ = false;          // A job owns encoding_, or an update is half sent.
+  bool installment_waits_ = false;      // Until the socket takes the queued installment.
+  size_t update_bytes_ = 0;             // Of the update being sent, so far.
   std::vector<std::function<void()>> deferred_;
   CongestionControl congestion_;
   QualityPolicy quality_;

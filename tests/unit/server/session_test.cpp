@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <string>
 
 #include "encodings/registry.h"
+#include "encodings/update_planner.h"
 #include "rfb/encoder.h"
 #include "server_test_support.h"
 #include "support/reference_decoder.h"
@@ -170,6 +172,47 @@ TEST_F(SessionTest, EncodesOnWorkersAndAppliesSettingsThatArriveMeanwhileAfterwa
   EXPECT_EQ(second[0], 0);  // FramebufferUpdate
   EXPECT_EQ(second[15], rfb::encoding::kHextile);
   EXPECT_LT(out.size() - kFullUpdate, 4 + 12 + 64 * 32 * 2 + 4 * 8 + 1);
+}
+
+// A large update goes out in installments as the socket takes them: the session never queues
+// much more than two, and the client still gets one exact update.
+TEST_F(SessionTest, LargeUpdateGoesOutInInstallmentsAsTheSocketDrains) {
+  constexpr int kW = 1024, kH = 768;
+  constexpr size_t kSocket = 64 * 1024;
+  desktop.resize({kW, kH});
+  WorkerPool workers(2);
+  make(false, &workers);
+  handshake();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw}});
+  desktop.paint_pattern();
+  capture();
+  transport->set_write_capacity(kSocket);
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, kW, kH});
+  std::vector<uint8_t> received;
+  size_t most_queued = 0;
+  ASSERT_TRUE(run_until([&] {
+    most_queued = std::max(most_queued, session->queued_bytes());
+    std::vector<uint8_t> got = transport->take_output();
+    received.insert(received.end(), got.begin(), got.end());
+    session->on_writable();
+    return session->updates_sent() == 1 && !session->congested();
+  }));
+  std::vector<uint8_t> rest = transport->take_output();
+  received.insert(received.end(), rest.begin(), rest.end());
+  EXPECT_LE(most_queued, 2 * ClientSession::kInstallment + enc::UpdatePlanner::kMaxPieceBytes);
+  EXPECT_GT(received.size(), size_t{kW} * kH * 4);
+  test::ReferenceClient client(kW, kH, rfb::PixelFormat::rgb888());
+  rfb::Reader r(received);
+  Status st = client.decode_update(r);
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(r.remaining(), 0u);
+  for (int y = 0; y < kH; y += 37) {
+    for (int x = 0; x < kW; x += 29) {
+      uint32_t got = 0;
+      std::memcpy(&got, client.fb.at(x, y), 4);
+      ASSERT_EQ(got & 0xFFFFFF, desktop.pixel(x, y)) << x << "," << y;
+    }
+  }
 }
 
 TEST_F(SessionTest, ASessionDestroyedWhileItsUpdateIsEncodedIsNotCalledBack) {
