@@ -32,6 +32,8 @@ constexpr JpegSubsampling kJpegSubsampling[10] = {
     JpegSubsampling::k2X, JpegSubsampling::k2X, JpegSubsampling::k1X, JpegSubsampling::k1X,
     JpegSubsampling::k1X, JpegSubsampling::k1X};
 
+constexpr int kGradientSampleRows = 4;
+
 inline int predict(int left, int above, int above_left) {
   return std::clamp(left + above - above_left, 0, 255);
 }
@@ -54,28 +56,39 @@ bool uses_rgb24(const rfb::PixelFormat& pf) {
 
 void gradient_filter_rgb24(const uint8_t* rgbx, size_t stride, int w, int h, uint8_t* out) {
   // rfbproto.rst "GradientFilter": D = V - clamp(V[left] + V[above] - V[above-left]), with
-  // pixels outside the rectangle taken as zero; differences wrap modulo 256.
+  // pixels outside the rectangle taken as zero; differences wrap modulo 256. The prediction
+  // reads only input pixels, so each row is one straight loop the compiler can unroll.
   for (int y = 0; y < h; ++y) {
     const uint8_t* row = rgbx + static_cast<size_t>(y) * stride;
-    const uint8_t* up = y > 0 ? row - stride : nullptr;
-    for (int c = 0; c < 3; ++c) *out++ = static_cast<uint8_t>(row[c] - (up ? up[c] : 0));
+    if (y == 0) {
+      for (int c = 0; c < 3; ++c) *out++ = row[c];
+      for (int x = 1; x < w; ++x) {
+        const uint8_t* p = row + static_cast<size_t>(x) * 4;
+        out[0] = static_cast<uint8_t>(p[0] - p[-4]);
+        out[1] = static_cast<uint8_t>(p[1] - p[-3]);
+        out[2] = static_cast<uint8_t>(p[2] - p[-2]);
+        out += 3;
+      }
+      continue;
+    }
+    const uint8_t* up = row - stride;
+    for (int c = 0; c < 3; ++c) *out++ = static_cast<uint8_t>(row[c] - up[c]);
     for (int x = 1; x < w; ++x) {
       const uint8_t* p = row + static_cast<size_t>(x) * 4;
-      if (up) {
-        const uint8_t* a = up + static_cast<size_t>(x) * 4;
-        for (int c = 0; c < 3; ++c)
-          *out++ = static_cast<uint8_t>(p[c] - predict(p[c - 4], a[c], a[c - 4]));
-      } else {
-        for (int c = 0; c < 3; ++c) *out++ = static_cast<uint8_t>(p[c] - p[c - 4]);
-      }
+      const uint8_t* a = up + static_cast<size_t>(x) * 4;
+      out[0] = static_cast<uint8_t>(p[0] - predict(p[-4], a[0], a[-4]));
+      out[1] = static_cast<uint8_t>(p[1] - predict(p[-3], a[1], a[-3]));
+      out[2] = static_cast<uint8_t>(p[2] - predict(p[-2], a[2], a[-2]));
+      out += 3;
     }
   }
 }
 
 bool prefers_gradient(const uint8_t* rgbx, size_t stride, int w, int h) {
   if (w < 2 || h < 2) return false;
-  // Sample about 16 rows: enough to tell photos from flat UI at a fraction of a filter pass.
-  const int step = std::max(1, h / 16);
+  // Sample about 4 rows (thousands of pixels in a wide rectangle): enough to tell photos from
+  // flat UI at a small fraction of a filter pass.
+  const int step = std::max(1, h / kGradientSampleRows);
   uint64_t samples = 0, repeats = 0, residual = 0;
   for (int y = 1; y < h; y += step) {
     const uint8_t* row = rgbx + static_cast<size_t>(y) * stride;
