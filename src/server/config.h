@@ -24,13 +24,18 @@ struct ServerConfig {
   std::string desktop_name;                // --name; default "vncd: <user>@<host> <display>".
   bool view_only = false;                  // --view-only: input and clipboard from clients ignored.
   SharePolicy share_policy = SharePolicy::kClientDecides;
-  bool dont_disconnect = false;      // --dont-disconnect: a non-shared client is refused instead of
-                                     // disconnecting the others.
-  bool once = false;                 // --once: exit when the first client has gone.
-  int max_fps = 60;                  // Upper bound on updates per second per client.
-  int threads = 0;                   // Encoding threads; 0: one per core.
-  int handshake_timeout_s = 30;      // Unauthenticated connections are closed after this.
-  int auth_failure_delay_ms = 1000;  // Before a failed authentication is reported.
+  bool dont_disconnect = false;  // --dont-disconnect: a non-shared client is refused instead of
+                                 // disconnecting the others.
+  bool once = false;             // --once: exit when the first client has gone.
+  int max_fps = 60;              // Upper bound on updates per second per client.
+  // While changes are large (the last capture changed a quarter of the screen or more: video, a
+  // full redraw), a capture waits this long after the first damage event, so that a frame the
+  // application draws in several requests goes out whole, as one update, not a half-drawn one
+  // followed by the rest. Small changes (typing, a click's answer) are captured at once.
+  int capture_settle_ms = 2;
+  int threads = 0;                     // Encoding threads; 0: one per core.
+  int handshake_timeout_s = 30;        // Unauthenticated connections are closed after this.
+  int auth_failure_delay_ms = 1000;    // Before a failed authentication is reported.
   size_t max_output_queue = 8u << 20;  // Bytes queued for a client before updates pause.
   int max_clients = 100;
   rfb::MessageLimits limits;

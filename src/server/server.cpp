@@ -196,10 +196,16 @@ void Server::schedule_capture() {
   if (capture_timer_ != 0 || loop_.stopped()) return;
   refill_capture_credit();
   const double fps = std::clamp(config_.max_fps, 1, 1000);
-  const auto delay = capture_credit_ >= 1
-                         ? std::chrono::milliseconds(0)
-                         : std::chrono::ceil<std::chrono::milliseconds>(
-                               std::chrono::duration<double>((1 - capture_credit_) / fps));
+  auto delay = capture_credit_ >= 1
+                   ? std::chrono::milliseconds(0)
+                   : std::chrono::ceil<std::chrono::milliseconds>(
+                         std::chrono::duration<double>((1 - capture_credit_) / fps));
+  if (large_changes_ && first_damage_) {
+    const auto settled = *first_damage_ + std::chrono::milliseconds(config_.capture_settle_ms);
+    const auto now = std::chrono::steady_clock::now();
+    if (settled > now)
+      delay = std::max(delay, std::chrono::ceil<std::chrono::milliseconds>(settled - now));
+  }
   capture_timer_ = loop_.add_timer(delay, [this] {
     capture_timer_ = 0;
     capture_tick();
@@ -213,7 +219,14 @@ bool Server::frames_wanted() const {
 
 void Server::on_source_events() {
   source_.process_events();
+  note_damage();
   if (source_.changes_pending() && frames_wanted()) schedule_capture();
+}
+
+void Server::note_damage() {
+  // Only event-driven sources say when a change happened; polled ones are never held back.
+  if (source_.event_fd() >= 0 && source_.changes_pending() && !first_damage_)
+    first_damage_ = std::chrono::steady_clock::now();
 }
 
 void Server::capture_tick() {
@@ -228,10 +241,15 @@ void Server::capture_tick() {
     return;
   }
   frame_ = c->frame;
+  const int64_t screen = static_cast<int64_t>(c->frame->size().width) * c->frame->size().height;
+  // A capture that found nothing says nothing about the size of changes.
+  if (!c->changed.empty()) large_changes_ = c->changed.area() * 4 >= screen;
+  first_damage_.reset();
   for (auto& s : sessions_) s->on_capture(*c);
   for (auto& s : sessions_) s->try_send_update();
   // Events read into the display library's queue during the capture never wake the fd watch.
   source_.process_events();
+  note_damage();
   if (source_.changes_pending() && frames_wanted()) schedule_capture();
 }
 

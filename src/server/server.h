@@ -75,6 +75,8 @@ class Server final : private SessionHost {
   void schedule_capture();
   void refill_capture_credit();
   void on_source_events();
+  // Remembers when the first change since the last capture was reported (capture_settle_ms).
+  void note_damage();
   bool frames_wanted() const;
   void reap();
   void fail(const std::string& why);
@@ -102,6 +104,9 @@ class Server final : private SessionHost {
   double capture_credit_ = kCaptureBurst;
   std::chrono::steady_clock::time_point credit_time_{};
   uint64_t captures_ = 0;
+  // See ServerConfig::capture_settle_ms.
+  bool large_changes_ = false;
+  std::optional<std::chrono::steady_clock::time_point> first_damage_;
   bool reap_posted_ = false;
   bool once_done_ = false;
   bool watching_source_ = false;

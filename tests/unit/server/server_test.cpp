@@ -250,6 +250,48 @@ TEST_F(ServerTest, EventDrivenSourceIsCapturedOnlyWhenItReportsAChange) {
   EXPECT_LT(std::chrono::steady_clock::now() - changed_at, milliseconds(1000));
 }
 
+// ServerConfig::capture_settle_ms: while changes are large, a frame drawn in two requests (a
+// picture, then a small mark on it) goes out as one update; once changes are small they are
+// captured at once again. The settle time is long here so a loaded machine cannot blur it.
+TEST_F(ServerTest, LargeChangesSettleBeforeTheCaptureSmallOnesDoNot) {
+  config.capture_settle_ms = 400;
+  desktop.paint_pattern();
+  desktop.make_event_driven();
+  separate_clipboard = true;
+  start_server();
+  auto c = connect();
+  c->request(false, 0, 0, 200, 120);
+  ASSERT_TRUE(c->next_update().has_value());  // The whole screen: a large change.
+  c->request(true, 0, 0, 200, 120);
+  const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 120}, 0x112233); });
+  std::this_thread::sleep_for(milliseconds(50));
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{5, 5, 10, 10}, 0xABCDEF); });
+  auto u = c->next_update();
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(on_loop(*loop, [&] { return server->captures(); }), before + 1);
+  int64_t area = 0;
+  for (const testing::RectMsg& r : u->rects) {
+    area += r.rect.area();
+    expect_pixels_match(r);  // The mark is in it.
+  }
+  EXPECT_EQ(area, 200 * 120);
+
+  // That capture changed the whole screen, so the next one settles too; after a small one, a
+  // small change goes at once (well inside the settle time).
+  c->request(true, 0, 0, 200, 120);
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{50, 50, 4, 4}, 0x445566); });
+  ASSERT_TRUE(c->next_update().has_value());
+  c->request(true, 0, 0, 200, 120);
+  const auto changed_at = std::chrono::steady_clock::now();
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{60, 60, 4, 4}, 0x778899); });
+  auto small = c->next_update();
+  ASSERT_TRUE(small.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - changed_at, milliseconds(300));
+  ASSERT_EQ(small->rects.size(), 1u);
+  EXPECT_EQ(small->rects[0].rect, (rfb::Rect{60, 60, 4, 4}));
+}
+
 TEST_F(ServerTest, NoCaptureWorkWithoutRequests) {
   start_server();
   auto c = connect();
