@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include "encodings/pixels.h"
 
@@ -33,21 +34,24 @@ int Palette::lookup(uint32_t colour) const {
 }
 
 bool Palette::add(uint32_t colour, uint32_t count, int limit) {
+  return insert(colour, count, limit) >= 0;
+}
+
+int Palette::insert(uint32_t colour, uint32_t count, int limit) {
   size_t h = hash(colour);
   for (;; h = (h + 1) & (kHashSize - 1)) {
     int16_t s = slots_[h];
     if (s < 0) break;
     if (colours_[static_cast<size_t>(s)] == colour) {
       counts_[static_cast<size_t>(s)] += count;
-      return true;
+      return s;
     }
   }
-  if (size_ >= std::min(limit, kMaxColours)) return false;
+  if (size_ >= std::min(limit, kMaxColours)) return -1;
   colours_[static_cast<size_t>(size_)] = colour;
   counts_[static_cast<size_t>(size_)] = count;
   slots_[h] = static_cast<int16_t>(size_);
-  ++size_;
-  return true;
+  return size_++;
 }
 
 int Palette::most_frequent() const {
@@ -85,6 +89,9 @@ void Palette::rebuild_hash() {
 bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
   out.clear();
   return dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+    // Text alternates between two colours: the last two seen skip the hash table.
+    T recent[2] = {};
+    int recent_index[2] = {-1, -1};
     for (int y = 0; y < pixels.height; ++y) {
       const uint8_t* row = pixels.row(y);
       int x = 0;
@@ -92,7 +99,21 @@ bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
         const T c = load_pixel<T>(row + x * sizeof(T));
         int run = 1;
         while (x + run < pixels.width && load_pixel<T>(row + (x + run) * sizeof(T)) == c) ++run;
-        if (!out.add(c, static_cast<uint32_t>(run), limit)) return false;
+        const auto n = static_cast<uint32_t>(run);
+        if (recent_index[0] >= 0 && c == recent[0]) {
+          out.add_count(recent_index[0], n);
+        } else if (recent_index[1] >= 0 && c == recent[1]) {
+          out.add_count(recent_index[1], n);
+          std::swap(recent[0], recent[1]);
+          std::swap(recent_index[0], recent_index[1]);
+        } else {
+          const int index = out.insert(c, n, limit);
+          if (index < 0) return false;
+          recent[1] = recent[0];
+          recent_index[1] = recent_index[0];
+          recent[0] = c;
+          recent_index[0] = index;
+        }
         x += run;
       }
     }

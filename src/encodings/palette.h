@@ -22,6 +22,10 @@ class Palette {
   // Adds `count` occurrences of `colour`. Returns false (and leaves the palette unchanged) when
   // the colour is new and the palette already holds `limit` colours.
   bool add(uint32_t colour, uint32_t count = 1, int limit = kMaxColours);
+  // add() that returns the colour's index (-1 when it is new and the palette is full), so a
+  // caller that meets the same colours again can count them with add_count() without hashing.
+  int insert(uint32_t colour, uint32_t count = 1, int limit = kMaxColours);
+  void add_count(int index, uint32_t count) { counts_[static_cast<size_t>(index)] += count; }
   // Index of `colour`, or -1 when absent.
   int lookup(uint32_t colour) const;
   uint32_t colour(int index) const { return colours_[static_cast<size_t>(index)]; }
