@@ -26,6 +26,23 @@ Region::Region(const Rect& r) {
     pixman_region32_init_rect(&r_, r.x, r.y, static_cast<unsigned>(r.w),
                               static_cast<unsigned>(r.h));
 }
+Region Region::from_rects(std::span<const Rect> rects) {
+  std::vector<pixman_box32_t> boxes;
+  boxes.reserve(rects.size());
+  for (const Rect& r : rects)
+    if (!r.empty()) boxes.push_back(pixman_box32_t{r.x, r.y, r.right(), r.bottom()});
+  Region out;
+  pixman_region32_fini(&out.r_);
+  if (!pixman_region32_init_rects(&out.r_, boxes.data(), static_cast<int>(boxes.size()))) {
+    // Only on allocation failure, which pixman leaves as an empty "broken" region: fall back to
+    // adding one by one, which reports nothing either but stays a valid region.
+    pixman_region32_fini(&out.r_);
+    pixman_region32_init(&out.r_);
+    for (const Rect& r : rects) out.add(r);
+  }
+  return out;
+}
+
 Region::Region(const Region& o) {
   pixman_region32_init(&r_);
   pixman_region32_copy(&r_, const_cast<pixman_region32_t*>(&o.r_));

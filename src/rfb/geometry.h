@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ class Region {
   Region& operator=(const Region& o);
   Region& operator=(Region&& o) noexcept;
   ~Region();
+
+  // The union of `rects` (they may overlap), built at once: adding many rectangles one by one
+  // costs time quadratic in their number (each add walks every band already there).
+  static Region from_rects(std::span<const Rect> rects);
 
   bool empty() const;
   Rect bounds() const;

@@ -86,8 +86,8 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
   assert(before.size() == after.size());
   assert(before.format() == after.format());
   const rfb::Size size = after.size();
-  rfb::Region changed;
-  if (size.empty()) return changed;
+  if (size.empty()) return rfb::Region();
+  std::vector<rfb::Rect> runs;
 
   const int tiles_x = (size.width + tile - 1) / tile;
   const int tiles_y = (size.height + tile - 1) / tile;
@@ -125,12 +125,12 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
         run.w += box.w;
         continue;
       }
-      if (!run.empty()) changed.add(run);
+      if (!run.empty()) runs.push_back(run);
       run = box;
     }
-    if (!run.empty()) changed.add(run);
+    if (!run.empty()) runs.push_back(run);
   }
-  return changed;
+  return rfb::Region::from_rects(runs);
 }
 
 rfb::Region snap_to_tiles(const rfb::Region& region, rfb::Size size, int tile) {

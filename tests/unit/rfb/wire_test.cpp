@@ -306,6 +306,26 @@ TEST(Fence, ResponseClearsRequestAndUnknownBits) {
   EXPECT_EQ(fence::kUnderstood & fence::kRequest, 0u);
 }
 
+TEST(Geometry, RegionFromRectsIsTheUnionOfOverlappingRects) {
+  const std::vector<Rect> rects = {
+      {0, 0, 10, 10}, {5, 5, 10, 10}, {30, 0, 4, 4}, {0, 0, 0, 5}, {2, 2, 3, 3}};
+  Region one_by_one;
+  for (const Rect& r : rects) one_by_one.add(r);
+  const Region at_once = Region::from_rects(rects);
+  EXPECT_EQ(at_once, one_by_one);
+  EXPECT_EQ(at_once.area(), 100 + 100 - 25 + 16);
+  EXPECT_TRUE(Region::from_rects({}).empty());
+  // Many small runs (a scrolled terminal's changed tiles): the same region.
+  std::vector<Rect> runs;
+  Region added;
+  for (int y = 0; y < 1080; y += 16)
+    for (int x = (y / 16) % 3; x < 1920; x += 40) {
+      runs.push_back(Rect{x, y, 30, 15});
+      added.add(runs.back());
+    }
+  EXPECT_EQ(Region::from_rects(runs), added);
+}
+
 TEST(Geometry, RectIntersectAndRegionOps) {
   EXPECT_EQ((Rect{0, 0, 10, 10}.intersect(Rect{5, 5, 10, 10})), (Rect{5, 5, 5, 5}));
   EXPECT_TRUE((Rect{0, 0, 10, 10}.intersect(Rect{10, 0, 5, 5})).empty());
