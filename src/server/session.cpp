@@ -31,16 +31,20 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 
 // Scrolls and moves inside `area` become CopyRect when the client's picture of the source is
 // known: it is `shown` outside `stale`.
-enc::UpdateContent plan_copies(const enc::UpdatePlanner& planner, const rfb::Frame* shown,
-                               const rfb::Frame& frame, const rfb::Region& area,
-                               const rfb::Region& stale) {
+enc::UpdateContent plan_copies(const enc::UpdatePlanner& planner, enc::CopyDetector& detector,
+                               const rfb::FramePtr& shown, const rfb::FramePtr& frame,
+                               const rfb::Region& area, const rfb::Region& stale) {
   enc::UpdateContent content;
   content.changed = area;
   if (!shown || !planner.client_supports(rfb::encoding::kCopyRect) ||
-      shown->size() != frame.size() || shown->format() != frame.format() ||
-      area.area() < enc::kMinCopyArea)
+      shown->size() != frame->size() || shown->format() != frame->format() ||
+      area.area() < enc::kMinCopyArea) {
+    // The detector's frame would not be the next `shown`: let it go rather than hold a screen.
+    detector.forget();
     return content;
-  enc::DetectedCopies d = enc::detect_copies(*shown, frame, area);
+  }
+  // The detector keeps `frame`'s row hashes: the next update's `shown` is this `frame`.
+  enc::DetectedCopies d = detector.detect(shown, frame, area);
   content.changed = std::move(d.remaining);
   for (const enc::CopyOp& c : d.copies) {
     const rfb::Rect src{c.src_x, c.src_y, c.dst.w, c.dst.h};
@@ -76,7 +80,8 @@ struct ClientSession::Encoding {
       incremental.subtract(job.full);
       rfb::Region unknown = stale;
       unknown.add(job.full);
-      enc::UpdateContent content = plan_copies(planner, shown.get(), *frame, incremental, unknown);
+      enc::UpdateContent content =
+          plan_copies(planner, copy_detector, shown, frame, incremental, unknown);
       // The previous picture is not needed any more: back to the frame pool now, so a capture
       // during a long encode does not need yet another screen-sized buffer.
       shown.reset();
@@ -93,6 +98,7 @@ struct ClientSession::Encoding {
   }
 
   enc::UpdatePlanner planner;
+  enc::CopyDetector copy_detector;
   // Set on the loop thread before the job starts.
   rfb::FramePtr frame;
   rfb::FramePtr shown;  // The client's picture before this update...
