@@ -211,10 +211,30 @@ bool UpdatePlanner::encode_piece(size_t lane, const rfb::Frame& frame, const Pie
                                  rfb::TaskRunner* runner, rfb::ByteBuffer& out) {
   rfb::Encoder& enc = encoder_in(lane, p.encoding);
   rfb::write_rect_header(out, p.rect, enc.encoding());
+  const rfb::PixelView src = frame.view(p.rect);
+  if (p.encoding == rfb::encoding::kRaw) {
+    // rfbproto.rst "Raw Encoding": the client-format pixels, row by row; converted (or copied)
+    // straight into the message, in row bands over the runner: one pass over the pixels.
+    const size_t row =
+        static_cast<size_t>(p.rect.w) * static_cast<size_t>(client_.bytes_per_pixel());
+    uint8_t* dst = out.grow(row * static_cast<size_t>(p.rect.h));
+    const size_t bands =
+        runner ? std::min<size_t>(runner->concurrency(), static_cast<size_t>(p.rect.h) / 32) : 1;
+    auto convert_band = [&](size_t i) {
+      const int y0 = static_cast<int>(static_cast<size_t>(p.rect.h) * i / bands);
+      const int y1 = static_cast<int>(static_cast<size_t>(p.rect.h) * (i + 1) / bands);
+      converter_->convert(src.row(y0), src.stride, dst + row * static_cast<size_t>(y0), row,
+                          p.rect.w, y1 - y0);
+    };
+    if (bands > 1)
+      runner->run(bands, convert_band);
+    else
+      convert_band(0);
+    return false;
+  }
   rfb::EncodeContext ctx{client_, *converter_, settings};
   ctx.settings.allow_lossy = settings.allow_lossy && !p.lossless;
   ctx.runner = runner;
-  const rfb::PixelView src = frame.view(p.rect);
   if (enc.traits().input == rfb::EncoderTraits::Input::kNativeFormat) {
     enc.encode(src, ctx, out);
     return enc.last_was_lossy();
@@ -432,7 +452,12 @@ void UpdatePlanner::encode_batch(const std::vector<Piece>& pieces, rfb::ByteBuff
 
   std::vector<Task> tasks = plan_tasks(pieces);
   if (scratch_.size() < std::max<size_t>(tasks.size(), 1)) scratch_.resize(tasks.size() + 1);
-  const bool threaded = runner_ && runner_->concurrency() > 1 && tasks.size() > 1;
+  // Raw needs no per-piece buffers: each piece is converted into `out` with the runner's help,
+  // which saves copying the whole batch once more.
+  const bool all_raw = std::all_of(pieces.begin(), pieces.end(), [](const Piece& p) {
+    return p.encoding == rfb::encoding::kRaw;
+  });
+  const bool threaded = runner_ && runner_->concurrency() > 1 && tasks.size() > 1 && !all_raw;
   if (!threaded) {
     // One instance per encoding (lane 0): straight into `out`; an encoder may still split a
     // rectangle over the runner itself.
