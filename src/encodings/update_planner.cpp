@@ -217,7 +217,7 @@ bool UpdatePlanner::encode_piece(size_t lane, const rfb::Frame& frame, const Pie
     // straight into the message, in row bands over the runner: one pass over the pixels.
     const size_t row =
         static_cast<size_t>(p.rect.w) * static_cast<size_t>(client_.bytes_per_pixel());
-    uint8_t* dst = out.grow(row * static_cast<size_t>(p.rect.h));
+    uint8_t* dst = out.grow_for_overwrite(row * static_cast<size_t>(p.rect.h));
     const size_t bands =
         runner ? std::min<size_t>(runner->concurrency(), static_cast<size_t>(p.rect.h) / 32) : 1;
     auto convert_band = [&](size_t i) {

@@ -7,11 +7,37 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <span>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace vncd::rfb {
+
+namespace detail {
+// Leaves bytes a vector grows by uninitialised (value-less construct): ByteBuffer either zeroes
+// them or has its caller overwrite them all, and zero-filling megabytes just before a
+// conversion overwrites them costs about as much as the conversion.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  using std::allocator<T>::allocator;
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+}  // namespace detail
 
 // Reads big-endian fields from a span and never past its end. Every read must be preceded by a
 // has(n) check; reading without one is a programming error (asserted). Parsers check has() and
@@ -59,7 +85,8 @@ class Reader {
 };
 
 // A growable byte buffer for outgoing data. Appends are big-endian. New bytes are always written
-// explicitly (never left uninitialised), so no stale memory can reach the wire.
+// explicitly (zeroed by grow(), or overwritten by the caller of grow_for_overwrite()), so no
+// stale memory can reach the wire.
 class ByteBuffer {
  public:
   size_t size() const { return data_.size() - head_; }
@@ -78,7 +105,7 @@ class ByteBuffer {
   // exceeds `max_capacity` bytes (keeping the content), so one big update does not pin memory.
   void shrink_to(size_t max_capacity) {
     if (data_.capacity() <= max_capacity) return;
-    std::vector<uint8_t> kept(data_.begin() + static_cast<std::ptrdiff_t>(head_), data_.end());
+    Storage kept(data_.begin() + static_cast<std::ptrdiff_t>(head_), data_.end());
     data_.swap(kept);
     head_ = 0;
   }
@@ -99,7 +126,7 @@ class ByteBuffer {
     if (bytes.empty()) return;
     // resize + memcpy rather than insert: GCC 12 at -O3 reports a false -Wstringop-overflow for
     // range insert into an empty vector.
-    std::memcpy(grow(bytes.size()), bytes.data(), bytes.size());
+    std::memcpy(grow_for_overwrite(bytes.size()), bytes.data(), bytes.size());
   }
   void append(std::string_view s) {
     append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
@@ -107,6 +134,13 @@ class ByteBuffer {
 
   // Grows by n zeroed bytes and returns where they start, for kernels that write in place.
   uint8_t* grow(size_t n) {
+    uint8_t* p = grow_for_overwrite(n);
+    if (n != 0) std::memset(p, 0, n);
+    return p;
+  }
+  // Grows by n bytes the caller must write, every one, before the buffer is read or sent (a
+  // conversion or copy that fills them): skips zeroing what is overwritten at once.
+  uint8_t* grow_for_overwrite(size_t n) {
     size_t old = data_.size();
     data_.resize(old + n);
     return data_.data() + old;
@@ -159,7 +193,8 @@ class ByteBuffer {
   }
 
  private:
-  std::vector<uint8_t> data_;
+  using Storage = std::vector<uint8_t, detail::DefaultInitAllocator<uint8_t>>;
+  Storage data_;
   size_t head_ = 0;
 };
 

@@ -1,6 +1,8 @@
 // Reader/ByteBuffer and the client/server message parsers and writers.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <random>
 #include <variant>
 
@@ -84,6 +86,20 @@ TEST(ByteBuffer, GrowIsZeroed) {
   uint8_t* p = b.grow(5);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(p[i], 0);
   EXPECT_EQ(b.size(), 6u);
+  // Storage reused after clear() held other bytes: grow() still zeroes, zeros() writes zeros,
+  // and grow_for_overwrite() hands out exactly the room its caller fills.
+  b.clear();
+  std::memset(b.grow_for_overwrite(64), 0xAB, 64);
+  b.clear();
+  p = b.grow(32);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(p[i], 0) << i;
+  b.zeros(16);
+  for (size_t i = 32; i < 48; ++i) EXPECT_EQ(b.data()[i], 0) << i;
+  uint8_t* q = b.grow_for_overwrite(8);
+  EXPECT_EQ(q, b.data() + 48);
+  std::memset(q, 7, 8);
+  EXPECT_EQ(b.size(), 56u);
+  EXPECT_EQ(b.data()[55], 7);
 }
 
 // Every client message: serialize -> exact bytes -> parse back, and every prefix is "need more".
