@@ -17,28 +17,6 @@
 
 namespace vncd::rfb {
 
-namespace detail {
-// Leaves bytes a vector grows by uninitialised (value-less construct): ByteBuffer either zeroes
-// them or has its caller overwrite them all, and zero-filling megabytes just before a
-// conversion overwrites them costs about as much as the conversion.
-template <class T>
-struct DefaultInitAllocator : std::allocator<T> {
-  using std::allocator<T>::allocator;
-  template <class U>
-  struct rebind {
-    using other = DefaultInitAllocator<U>;
-  };
-  template <class U>
-  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
-}  // namespace detail
-
 // Reads big-endian fields from a span and never past its end. Every read must be preceded by a
 // has(n) check; reading without one is a programming error (asserted). Parsers check has() and
 // report "need more" without consuming, so a message split across reads parses the same.
@@ -89,28 +67,39 @@ class Reader {
 // stale memory can reach the wire.
 class ByteBuffer {
  public:
-  size_t size() const { return data_.size() - head_; }
+  ByteBuffer() = default;
+  ByteBuffer(ByteBuffer&& o) noexcept { swap(o); }
+  ByteBuffer& operator=(ByteBuffer&& o) noexcept {
+    ByteBuffer(std::move(o)).swap(*this);
+    return *this;
+  }
+  ByteBuffer(const ByteBuffer& o) { append(o.span()); }
+  ByteBuffer& operator=(const ByteBuffer& o) {
+    if (this != &o) {
+      clear();
+      append(o.span());
+    }
+    return *this;
+  }
+
+  size_t size() const { return end_ - head_; }
   bool empty() const { return size() == 0; }
-  const uint8_t* data() const { return data_.data() + head_; }
-  uint8_t* data() { return data_.data() + head_; }
+  const uint8_t* data() const { return buf_.get() + head_; }
+  uint8_t* data() { return buf_.get() + head_; }
   std::span<const uint8_t> span() const { return {data(), size()}; }
 
-  void clear() {
-    data_.clear();
-    head_ = 0;
+  void clear() { head_ = end_ = 0; }
+  void reserve(size_t n) {
+    if (head_ + n > cap_) reallocate(n);
   }
-  void reserve(size_t n) { data_.reserve(head_ + n); }
-  size_t capacity() const { return data_.capacity(); }
+  size_t capacity() const { return cap_; }
   // Buffers reused across updates keep their largest size; this gives the storage back when it
   // exceeds `max_capacity` bytes (keeping the content), so one big update does not pin memory.
   void shrink_to(size_t max_capacity) {
-    if (data_.capacity() <= max_capacity) return;
-    Storage kept(data_.begin() + static_cast<std::ptrdiff_t>(head_), data_.end());
-    data_.swap(kept);
-    head_ = 0;
+    if (cap_ > max_capacity) reallocate(size(), /*exact=*/true);
   }
 
-  void u8(uint8_t v) { data_.push_back(v); }
+  void u8(uint8_t v) { *grow_for_overwrite(1) = v; }
   void u16(uint16_t v) {
     uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
     append(b);
@@ -121,11 +110,9 @@ class ByteBuffer {
     append(b);
   }
   void s32(int32_t v) { u32(static_cast<uint32_t>(v)); }
-  void zeros(size_t n) { data_.insert(data_.end(), n, 0); }
+  void zeros(size_t n) { grow(n); }
   void append(std::span<const uint8_t> bytes) {
     if (bytes.empty()) return;
-    // resize + memcpy rather than insert: GCC 12 at -O3 reports a false -Wstringop-overflow for
-    // range insert into an empty vector.
     std::memcpy(grow_for_overwrite(bytes.size()), bytes.data(), bytes.size());
   }
   void append(std::string_view s) {
@@ -139,16 +126,18 @@ class ByteBuffer {
     return p;
   }
   // Grows by n bytes the caller must write, every one, before the buffer is read or sent (a
-  // conversion or copy that fills them): skips zeroing what is overwritten at once.
+  // conversion or copy that fills them): zeroing megabytes that are overwritten at once costs
+  // about as much as the conversion.
   uint8_t* grow_for_overwrite(size_t n) {
-    size_t old = data_.size();
-    data_.resize(old + n);
-    return data_.data() + old;
+    if (cap_ - end_ < n) reallocate(size() + n);
+    uint8_t* p = buf_.get() + end_;
+    end_ += n;
+    return p;
   }
   // Drops bytes from the end so that size() == n (n <= size()).
   void truncate(size_t n) {
     assert(n <= size());
-    data_.resize(head_ + n);
+    end_ = head_ + n;
   }
 
   // Overwrites a big-endian u32 at an offset (from data()) already written, e.g. a length prefix
@@ -173,29 +162,49 @@ class ByteBuffer {
   void consume(size_t n) {
     assert(n <= size());
     head_ += n;
-    if (head_ == data_.size()) {
+    if (head_ == end_) {
       clear();
-    } else if (head_ > 65536 && head_ > data_.size() / 2) {
-      data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(head_));
+    } else if (head_ > 65536 && head_ > end_ / 2) {
+      std::memmove(buf_.get(), buf_.get() + head_, size());
+      end_ -= head_;
       head_ = 0;
     }
   }
 
   // Moves everything in `other` to the end of this buffer.
   void take(ByteBuffer& other) {
-    if (empty()) {
-      std::swap(data_, other.data_);
-      std::swap(head_, other.head_);
-    } else {
+    if (empty())
+      swap(other);
+    else
       append(other.span());
-    }
     other.clear();
   }
 
+  void swap(ByteBuffer& o) noexcept {
+    std::swap(buf_, o.buf_);
+    std::swap(cap_, o.cap_);
+    std::swap(head_, o.head_);
+    std::swap(end_, o.end_);
+  }
+
  private:
-  using Storage = std::vector<uint8_t, detail::DefaultInitAllocator<uint8_t>>;
-  Storage data_;
+  // New storage for at least `need` bytes (the content moves to its start): at least double
+  // the old, so appending stays linear, unless `exact`.
+  void reallocate(size_t need, bool exact = false) {
+    const size_t cap = exact ? need : std::max(std::max(need, 2 * cap_), size_t{64});
+    auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
+    if (size() != 0) std::memcpy(fresh.get(), data(), size());
+    end_ = size();
+    head_ = 0;
+    buf_ = std::move(fresh);
+    cap_ = cap;
+  }
+
+  // Bytes [head_, end_) of buf_ (capacity cap_) are the content; nothing beyond end_ is read.
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t cap_ = 0;
   size_t head_ = 0;
+  size_t end_ = 0;
 };
 
 }  // namespace vncd::rfb
