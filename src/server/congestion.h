@@ -111,6 +111,8 @@ class CongestionControl {
   Duration base_rtt() const;
   // Estimated bytes/s the client takes, 0 until measured.
   double bandwidth() const { return bandwidth_; }
+  // A fence answer has measured a round trip.
+  bool has_rtt() const { return have_rtt_; }
   // Bytes queued since the last answered fence (all of them without fence support: nothing
   // acknowledges them, so this is then only our queue).
   size_t in_flight_bytes() const;

@@ -461,6 +461,7 @@ void ClientSession::on_enable_continuous_updates(bool enable, const rfb::Rect& a
     return;
   }
   if (enable) {
+    if (!cu_enabled_) log::debug("client ", peer_, ": continuous updates on for ", area.str());
     cu_enabled_ = true;
     cu_area_ = area;
     return;
@@ -493,7 +494,11 @@ void ClientSession::on_fence(uint32_t flags, std::span<const uint8_t> payload) {
   if (payload.size() != 4) return;
   const uint32_t id = (uint32_t{payload[0]} << 24) | (uint32_t{payload[1]} << 16) |
                       (uint32_t{payload[2]} << 8) | uint32_t{payload[3]};
+  const bool first = !congestion_.has_rtt();
   congestion_.fence_answered(id, EventLoop::Clock::now());
+  if (first && congestion_.has_rtt())
+    log::debug("client ", peer_, ": answers fences; round trip ",
+               std::chrono::duration<double, std::milli>(congestion_.rtt()).count(), " ms");
 }
 
 void ClientSession::defer(std::function<void()> action) {

@@ -1,8 +1,8 @@
 """TigerVNC vncviewer, running on a second Xvfb, drives the served desktop: text typed into the
 viewer window (with xdotool, on the viewer's display) must arrive in an xterm on the served
 display, shifted characters included, and a click in the viewer must arrive as a button press at
-the same position, and the clipboard must travel both ways. Run without and with VNC
-authentication."""
+the same position, and the clipboard must travel both ways; the viewer uses the ContinuousUpdates
+and Fence extensions. Run without and with VNC authentication."""
 
 import os
 import re
@@ -29,7 +29,8 @@ def viewer_window(t, env):
     return harness.wait_until(find, 30, "vncviewer's desktop window")
 
 
-def session(t, served, viewer_display, extra_vncd_args, extra_viewer_args, tag):
+def session(t, served, viewer_display, extra_vncd_args, extra_viewer_args, tag,
+            check_extensions=False):
     served_env = t.env_with(display=served)
     viewer_env = t.env_with(display=viewer_display)
     typed = t.path("typed-%s.txt" % tag)
@@ -112,6 +113,14 @@ def session(t, served, viewer_display, extra_vncd_args, extra_viewer_args, tag):
     t.check(out.decode().strip() == "CLICK 123 77 1", "click probe saw %r" % out.decode())
     print("%s: pointer moved to (123, 77) and button 1 clicked there" % tag, flush=True)
 
+    if check_extensions:
+        # vncviewer takes the ContinuousUpdates and Fence extensions vncd offers: the screen it
+        # showed came as continuous updates, and its answers to vncd's fences measured the
+        # round trip (vncd logs both at debug level).
+        v.wait_log("continuous updates on", 10)
+        v.wait_log("answers fences; round trip", 10)
+        print("%s: the viewer used continuous updates and answered fences" % tag, flush=True)
+
     # Clipboard both ways (non-ASCII Latin-1 text, as UTF-8 on both X displays). The viewer
     # only takes the server's clipboard while it has the focus, which it has since the typing.
     t.run(["xdotool", "windowfocus", "--sync", wid], env=viewer_env)
@@ -135,7 +144,8 @@ def session(t, served, viewer_display, extra_vncd_args, extra_viewer_args, tag):
 with harness.Test("vncviewer") as t:
     served = t.xvfb("800x600x24")
     viewer_display = t.xvfb("1280x1024x24")
-    session(t, served, viewer_display, ["--security", "none"], ["-SecurityTypes", "None"], "none")
+    session(t, served, viewer_display, ["--security", "none", "--log-level", "debug"],
+            ["-SecurityTypes", "None"], "none", check_extensions=True)
     passwd = t.password_file("viewerPW")
     session(t, served, viewer_display, ["--password-file", passwd],
             ["-SecurityTypes", "VncAuth", "-passwd", passwd], "vncauth")
