@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -30,30 +31,50 @@ struct PixelView {
 
 class Frame {
  public:
+  // Pixels start zeroed.
   Frame(Size size, PixelFormat format)
       : size_(size),
         format_(format),
         stride_(static_cast<size_t>(size.width) * static_cast<size_t>(format.bytes_per_pixel())),
-        pixels_(stride_ * static_cast<size_t>(size.height)) {}
+        pixels_(std::make_unique<uint8_t[]>(bytes())) {}
+  // Pixels left unset, for a producer that writes every one before anyone reads the frame (a
+  // capture filling a new frame): zeroing a whole screen first would cost as much again.
+  struct ForOverwrite {};
+  static constexpr ForOverwrite kForOverwrite{};
+  Frame(Size size, PixelFormat format, ForOverwrite)
+      : size_(size),
+        format_(format),
+        stride_(static_cast<size_t>(size.width) * static_cast<size_t>(format.bytes_per_pixel())),
+        pixels_(std::make_unique_for_overwrite<uint8_t[]>(bytes())) {}
+  Frame(const Frame& o) : Frame(o.size_, o.format_, kForOverwrite) {
+    if (bytes() != 0) std::memcpy(pixels_.get(), o.pixels_.get(), bytes());
+  }
+  Frame& operator=(const Frame& o) {
+    if (this != &o) *this = Frame(o);
+    return *this;
+  }
+  Frame(Frame&&) noexcept = default;
+  Frame& operator=(Frame&&) noexcept = default;
 
   Size size() const { return size_; }
   const PixelFormat& format() const { return format_; }
   size_t stride() const { return stride_; }
-  const uint8_t* data() const { return pixels_.data(); }
+  const uint8_t* data() const { return pixels_.get(); }
   // Only the producer uses this, before the frame is published as shared_ptr<const Frame>.
-  uint8_t* mutable_data() { return pixels_.data(); }
-  uint8_t* mutable_row(int y) { return pixels_.data() + static_cast<size_t>(y) * stride_; }
-
+  uint8_t* mutable_data() { return pixels_.get(); }
+  uint8_t* mutable_row(int y) { return pixels_.get() + static_cast<size_t>(y) * stride_; }
   PixelView view() const {
-    return PixelView{pixels_.data(), stride_, size_.width, size_.height, format_};
+    return PixelView{pixels_.get(), stride_, size_.width, size_.height, format_};
   }
   PixelView view(const Rect& r) const { return view().sub(r); }
 
  private:
+  size_t bytes() const { return stride_ * static_cast<size_t>(size_.height); }
+
   Size size_;
   PixelFormat format_;
   size_t stride_;
-  std::vector<uint8_t> pixels_;
+  std::unique_ptr<uint8_t[]> pixels_;
 };
 
 using FramePtr = std::shared_ptr<const Frame>;

@@ -44,7 +44,11 @@ std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::Pixel
     return std::move(spare.frame);
   }
   trim_free_spares(free_spares_kept());
-  auto frame = std::make_shared<rfb::Frame>(size, format);
+  // Every pixel is about to be written (copied from current_ below, or grabbed by the caller
+  // inside `overwrite`), so a new frame is not zeroed first; without a current frame to copy
+  // from, it starts zeroed as promised.
+  auto frame = current_fits ? std::make_shared<rfb::Frame>(size, format, rfb::Frame::kForOverwrite)
+                            : std::make_shared<rfb::Frame>(size, format);
   if (current_fits) {
     rfb::Region keep(rfb::Rect{0, 0, size.width, size.height});
     keep.subtract(overwrite);
