@@ -218,8 +218,11 @@ bool UpdatePlanner::encode_piece(size_t lane, const rfb::Frame& frame, const Pie
     const size_t row =
         static_cast<size_t>(p.rect.w) * static_cast<size_t>(client_.bytes_per_pixel());
     uint8_t* dst = out.grow_for_overwrite(row * static_cast<size_t>(p.rect.h));
+    // Bands of at least 32 rows: below that the runner's hand-off costs more than it saves.
     const size_t bands =
-        runner ? std::min<size_t>(runner->concurrency(), static_cast<size_t>(p.rect.h) / 32) : 1;
+        runner ? std::max<size_t>(
+                     1, std::min<size_t>(static_cast<size_t>(p.rect.h) / 32, runner->concurrency()))
+               : 1;
     auto convert_band = [&](size_t i) {
       const int y0 = static_cast<int>(static_cast<size_t>(p.rect.h) * i / bands);
       const int y1 = static_cast<int>(static_cast<size_t>(p.rect.h) * (i + 1) / bands);
