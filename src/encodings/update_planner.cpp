@@ -270,8 +270,12 @@ std::vector<UpdatePlanner::Piece> UpdatePlanner::cut_into_bands(std::vector<Piec
   for (const Piece& p : pieces) {
     int band = p.rect.h;
     const size_t row_bytes = static_cast<size_t>(p.rect.w) * bpp;
-    if (row_bytes * static_cast<size_t>(p.rect.h) > kMaxPieceBytes) {
-      const int rows = static_cast<int>(kMaxPieceBytes / row_bytes);
+    // Encoders that spread one rectangle over the threads themselves (ZRLE's and Zlib's
+    // parallel deflate) need bigger pieces to do it: a 64-row band leaves them one thread.
+    const size_t limit =
+        encoder(p.encoding).traits().max_lanes == 1 ? 4 * kMaxPieceBytes : kMaxPieceBytes;
+    if (row_bytes * static_cast<size_t>(p.rect.h) > limit) {
+      const int rows = static_cast<int>(limit / row_bytes);
       const int align = rows >= kAlign ? kAlign : 16;
       band = std::min(band, std::max(16, rows / align * align));
     }

@@ -101,8 +101,9 @@ class UpdatePlanner {
   bool in_update() const { return update_frame_ != nullptr; }
 
   // Pixels of one piece, in native bytes, above which it is cut into bands of whole 64-row tile
-  // rows: what the planner holds per piece (and what one continue_update() overshoots by) stays
-  // about this, whatever the screen size.
+  // rows (four times this for encodings that parallelise inside a rectangle): what the planner
+  // holds per piece (and what one continue_update() overshoots by) stays about this, whatever
+  // the screen size.
   static constexpr size_t kMaxPieceBytes = 512 * 1024;
 
   // Threads to spread one update's encoding over (null = the calling thread only). Not owned;
