@@ -116,6 +116,19 @@ struct Case {
   Region changed;
 };
 
+// One table row: wall time median/min/max and CPU median over the timed runs, and what the last
+// detection found.
+void print_row(const std::string& name, std::vector<double> ms, std::vector<double> cpu,
+               const DetectedCopies& d) {
+  std::sort(ms.begin(), ms.end());
+  std::sort(cpu.begin(), cpu.end());
+  int64_t copied = 0;
+  for (const auto& op : d.copies) copied += op.dst.area();
+  std::printf("%-34s %8.2f %8.2f %8.2f %8.2f %6zu %10lld %10lld\n", name.c_str(), ms[ms.size() / 2],
+              ms.front(), ms.back(), cpu[cpu.size() / 2], d.copies.size(),
+              static_cast<long long>(copied), static_cast<long long>(d.remaining.area()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,13 +205,7 @@ int main(int argc, char** argv) {
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       cpu.push_back(c1 - c0);
     }
-    std::sort(ms.begin(), ms.end());
-    std::sort(cpu.begin(), cpu.end());
-    int64_t copied = 0;
-    for (const auto& op : d.copies) copied += op.dst.area();
-    std::printf("%-34s %8.2f %8.2f %8.2f %8.2f %6zu %10lld %10lld\n", c.name.c_str(),
-                ms[ms.size() / 2], ms.front(), ms.back(), cpu[cpu.size() / 2], d.copies.size(),
-                static_cast<long long>(copied), static_cast<long long>(d.remaining.area()));
+    print_row(c.name, std::move(ms), std::move(cpu), d);
   }
 
   // Sequence: a 1920x1080 terminal scrolling 16 rows per step, with the damage the capture
@@ -232,16 +239,10 @@ int main(int argc, char** argv) {
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       cpu.push_back(c1 - c0);
     }
-    std::sort(ms.begin(), ms.end());
-    std::sort(cpu.begin(), cpu.end());
-    int64_t copied = 0;
-    for (const auto& op : d.copies) copied += op.dst.area();
-    const std::string name =
+    print_row(
         kept ? "  CopyDetector, rows hashed/step " + std::to_string(detector.rows_hashed() / kSteps)
-             : "  detect_copies";
-    std::printf("%-34s %8.2f %8.2f %8.2f %8.2f %6zu %10lld %10lld\n", name.c_str(),
-                ms[ms.size() / 2], ms.front(), ms.back(), cpu[cpu.size() / 2], d.copies.size(),
-                static_cast<long long>(copied), static_cast<long long>(d.remaining.area()));
+             : "  detect_copies",
+        std::move(ms), std::move(cpu), d);
   }
   return 0;
 }
