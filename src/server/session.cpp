@@ -9,6 +9,7 @@
 #include "rfb/log.h"
 #include "rfb/messages.h"
 #include "rfb/pixel_format.h"
+#include "server/copy_search.h"
 
 namespace vncd::server {
 
@@ -32,19 +33,22 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 // Scrolls and moves inside `area` become CopyRect when the client's picture of the source is
 // known: it is `shown` outside `stale`.
 enc::UpdateContent plan_copies(const enc::UpdatePlanner& planner, enc::CopyDetector& detector,
-                               const rfb::FramePtr& shown, const rfb::FramePtr& frame,
-                               const rfb::Region& area, const rfb::Region& stale) {
+                               CopySearchBackoff& backoff, const rfb::FramePtr& shown,
+                               const rfb::FramePtr& frame, const rfb::Region& area,
+                               const rfb::Region& stale) {
   enc::UpdateContent content;
   content.changed = area;
+  const int64_t screen = static_cast<int64_t>(frame->size().width) * frame->size().height;
   if (!shown || !planner.client_supports(rfb::encoding::kCopyRect) ||
       shown->size() != frame->size() || shown->format() != frame->format() ||
-      area.area() < enc::kMinCopyArea) {
+      area.area() < enc::kMinCopyArea || !backoff.should_search(area.area(), screen)) {
     // The detector's frame would not be the next `shown`: let it go rather than hold a screen.
     detector.forget();
     return content;
   }
   // The detector keeps `frame`'s row hashes: the next update's `shown` is this `frame`.
   enc::DetectedCopies d = detector.detect(shown, frame, area);
+  backoff.searched(area.area(), screen, !d.copies.empty());
   content.changed = std::move(d.remaining);
   for (const enc::CopyOp& c : d.copies) {
     const rfb::Rect src{c.src_x, c.src_y, c.dst.w, c.dst.h};
@@ -81,7 +85,7 @@ struct ClientSession::Encoding {
       rfb::Region unknown = stale;
       unknown.add(job.full);
       enc::UpdateContent content =
-          plan_copies(planner, copy_detector, shown, frame, incremental, unknown);
+          plan_copies(planner, copy_detector, copy_backoff, shown, frame, incremental, unknown);
       // The previous picture is not needed any more: back to the frame pool now, so a capture
       // during a long encode does not need yet another screen-sized buffer.
       shown.reset();
@@ -99,6 +103,7 @@ struct ClientSession::Encoding {
 
   enc::UpdatePlanner planner;
   enc::CopyDetector copy_detector;
+  CopySearchBackoff copy_backoff;
   // Set on the loop thread before the job starts.
   rfb::FramePtr frame;
   rfb::FramePtr shown;  // The client's picture before this update...
