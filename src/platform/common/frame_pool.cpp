@@ -47,8 +47,7 @@ std::shared_ptr<rfb::Frame> FramePool::writable(rfb::Size size, const rfb::Pixel
   // Every pixel is about to be written (copied from current_ below, or grabbed by the caller
   // inside `overwrite`), so a new frame is not zeroed first; without a current frame to copy
   // from, it starts zeroed as promised.
-  auto frame = current_fits ? std::make_shared<rfb::Frame>(size, format, rfb::Frame::kForOverwrite)
-                            : std::make_shared<rfb::Frame>(size, format);
+  auto frame = make_frame(size, format, !current_fits, overwrite);
   if (current_fits) {
     rfb::Region keep(rfb::Rect{0, 0, size.width, size.height});
     keep.subtract(overwrite);
@@ -85,6 +84,30 @@ void FramePool::recycle(std::shared_ptr<rfb::Frame> frame, const rfb::Region& di
 void FramePool::reset() {
   current_.reset();
   spares_.clear();
+}
+
+std::shared_ptr<rfb::Frame> FramePool::make_frame(rfb::Size size, const rfb::PixelFormat& format,
+                                                  bool zeroed, const rfb::Region& overwrite) {
+  std::shared_ptr<rfb::Frame> frame = allocator_ ? allocator_(size, format) : nullptr;
+  if (!frame) {
+    return zeroed ? std::make_shared<rfb::Frame>(size, format)
+                  : std::make_shared<rfb::Frame>(size, format, rfb::Frame::kForOverwrite);
+  }
+  assert(frame->size() == size && frame->format() == format);
+  if (zeroed) {
+    // Only what the caller will not overwrite: a first full-screen grab then touches each page
+    // once.
+    rfb::Region zero(rfb::Rect{0, 0, size.width, size.height});
+    zero.subtract(overwrite);
+    const size_t bpp = static_cast<size_t>(format.bytes_per_pixel());
+    for (const rfb::Rect& r : zero.rects()) {
+      for (int y = r.y; y < r.bottom(); ++y) {
+        std::memset(frame->mutable_row(y) + static_cast<size_t>(r.x) * bpp, 0,
+                    static_cast<size_t>(r.w) * bpp);
+      }
+    }
+  }
+  return frame;
 }
 
 void FramePool::add_spare(std::shared_ptr<rfb::Frame> frame, rfb::Region stale) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,9 @@ namespace vncd::platform {
 // consumer lets go of is freed by the next call into the pool, or reused by the next writable()).
 // The first capture below that threshold restores the one free spare, so a typing desktop copies
 // only its small changes and never allocates.
+// Allocation: new frames come from the allocator (set_allocator) when one is set and it delivers,
+// else from the heap; a capture backend uses it to put frames where the display server can write
+// them directly (MIT-SHM). Recycling and the memory rule above are the same for both kinds.
 class FramePool {
  public:
   // Spares beyond this are forgotten (their holders keep them alive until they drop them).
@@ -41,6 +45,13 @@ class FramePool {
   static constexpr bool is_large_overwrite(int64_t overwrite_area, int64_t frame_area) {
     return frame_area > 0 && 2 * overwrite_area >= frame_area;
   }
+
+  // Makes a new frame of this size and format with its pixels left unset, or returns null to fall
+  // back to a heap frame. Called on the pool's thread, from writable() only.
+  using Allocator =
+      std::function<std::shared_ptr<rfb::Frame>(rfb::Size size, const rfb::PixelFormat& format)>;
+  // Frames made from now on come from `allocator` (empty: the heap). Spares already made stay.
+  void set_allocator(Allocator allocator) { allocator_ = std::move(allocator); }
 
   // The latest published frame (null before the first publish() or after reset()).
   rfb::FramePtr current() const { return current_; }
@@ -79,10 +90,14 @@ class FramePool {
     rfb::Region stale;  // Where it differs from current_.
   };
   void add_spare(std::shared_ptr<rfb::Frame> frame, rfb::Region stale);
+  // A new frame, pixels unset unless `zeroed` (then zero everywhere outside `overwrite`).
+  std::shared_ptr<rfb::Frame> make_frame(rfb::Size size, const rfb::PixelFormat& format,
+                                         bool zeroed, const rfb::Region& overwrite);
   // Frees the oldest free spares beyond `keep`.
   void trim_free_spares(size_t keep);
 
   size_t max_spares_;
+  Allocator allocator_;
   std::shared_ptr<rfb::Frame> current_;
   std::vector<Spare> spares_;  // Oldest first.
   int64_t pixels_copied_ = 0;

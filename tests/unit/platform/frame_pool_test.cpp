@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <set>
+#include <thread>
 #include <vector>
 
 namespace vncd::platform {
@@ -249,6 +251,124 @@ TEST(FramePool, ResetForgetsEverything) {
   EXPECT_EQ(pool.spare_count(), 0u);
   auto w = pool.writable(rfb::Size{32, 16}, kFormat);
   EXPECT_EQ(w->size(), (rfb::Size{32, 16}));
+}
+
+// Storage a test hands to frames through the allocator hook: counts what was made and released.
+struct CountingStorage {
+  std::atomic<int> made{0};
+  std::atomic<int> released{0};
+
+  FramePool::Allocator allocator(uint8_t fill) {
+    return [this, fill](rfb::Size size, const rfb::PixelFormat& format) {
+      const size_t bytes = static_cast<size_t>(size.width) * size.height *
+                           static_cast<size_t>(format.bytes_per_pixel());
+      auto buffer = std::make_unique<std::vector<uint8_t>>(bytes, fill);  // "Unset": garbage.
+      uint8_t* pixels = buffer->data();
+      ++made;
+      return std::make_shared<Frame>(
+          size, format, pixels,
+          [this, owned = std::shared_ptr<std::vector<uint8_t>>(std::move(buffer))](uint8_t* p) {
+            EXPECT_EQ(p, owned->data());
+            ++released;
+          });
+    };
+  }
+};
+
+TEST(FrameStorage, AdoptedStorageIsReleasedOnceAndCopiesGoToTheHeap) {
+  std::vector<uint8_t> storage(static_cast<size_t>(kSize.width * kSize.height * 4), 9);
+  int released = 0;
+  {
+    Frame f(kSize, kFormat, storage.data(), [&](uint8_t* p) {
+      EXPECT_EQ(p, storage.data());
+      ++released;
+    });
+    EXPECT_EQ(f.data(), storage.data());
+    EXPECT_EQ(f.stride(), static_cast<size_t>(kSize.width * 4));
+    EXPECT_EQ(f.view().at(3, 2), storage.data() + 2 * kSize.width * 4 + 3 * 4);
+    Frame copy(f);
+    EXPECT_NE(copy.data(), storage.data());
+    EXPECT_TRUE(same_pixels(copy, f));
+    Frame moved(std::move(f));
+    EXPECT_EQ(moved.data(), storage.data());
+    EXPECT_EQ(released, 0);
+    Frame assigned(kSize, kFormat);
+    assigned = std::move(moved);
+    EXPECT_EQ(assigned.data(), storage.data());
+    EXPECT_EQ(released, 0);
+  }
+  EXPECT_EQ(released, 1);
+}
+
+TEST(FramePool, NewFramesComeFromTheAllocator) {
+  CountingStorage storage;
+  FramePool pool;
+  pool.set_allocator(storage.allocator(0xee));
+  // No current frame: zeroed as promised, except what the caller overwrites.
+  auto first = pool.writable(kSize, kFormat, Region(Rect{0, 0, 64, 8}));
+  EXPECT_EQ(storage.made, 1);
+  EXPECT_EQ(first->view().at(0, 0)[0], 0xee);  // Left for the caller: not zeroed.
+  EXPECT_EQ(first->view().at(0, 8)[0], 0);
+  EXPECT_EQ(first->view().at(63, 47)[3], 0);
+  paint(*first, {0, 0, 64, 48}, 1);
+  pool.publish(std::move(first), Region(Rect{0, 0, 64, 48}));
+
+  // The current frame is held: a new frame is made, a copy of it outside what is overwritten.
+  auto held = pool.current();
+  auto w = pool.writable(kSize, kFormat, Region(Rect{0, 0, 10, 10}));
+  EXPECT_EQ(storage.made, 2);
+  EXPECT_EQ(w->view().at(0, 0)[0], 0xee);  // Left for the caller.
+  for (int y = 10; y < kSize.height; ++y) {
+    ASSERT_EQ(std::memcmp(w->view().row(y), held->view().row(y), w->stride()), 0) << y;
+  }
+  EXPECT_EQ(std::memcmp(w->view().at(10, 0), held->view().at(10, 0), 54 * 4), 0);
+  paint(*w, {0, 0, 10, 10}, 2);
+  pool.publish(std::move(w), Region(Rect{0, 0, 10, 10}));
+  held.reset();
+  auto again = pool.writable(kSize, kFormat, Region(Rect{20, 20, 4, 4}));
+  EXPECT_EQ(storage.made, 2);               // The released one came back.
+  EXPECT_EQ(again->view().at(0, 0)[0], 2);  // Brought up to date.
+  pool.recycle(std::move(again), Region());
+
+  pool.reset();
+  EXPECT_EQ(storage.released, 2);  // Every frame it made went back to its storage.
+}
+
+TEST(FramePool, AllocatorMayDeclineThenFramesComeFromTheHeap) {
+  int asked = 0;
+  FramePool pool;
+  pool.set_allocator([&](rfb::Size, const rfb::PixelFormat&) -> std::shared_ptr<Frame> {
+    ++asked;
+    return nullptr;
+  });
+  auto w = pool.writable(kSize, kFormat);
+  EXPECT_EQ(asked, 1);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->view().at(63, 47)[0], 0);  // Zeroed heap frame.
+  pool.publish(std::move(w), Region(Rect{0, 0, 64, 48}));
+  pool.set_allocator(nullptr);
+  auto held = pool.current();
+  auto heap = pool.writable(kSize, kFormat);
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(same_pixels(*heap, *held));
+}
+
+TEST(FramePool, FramesReleasedOnAnotherThreadGoBackToTheirStorage) {
+  CountingStorage storage;
+  std::vector<rfb::FramePtr> held;
+  {
+    FramePool pool;
+    pool.set_allocator(storage.allocator(0));
+    for (int i = 0; i < 4; ++i) {
+      auto w = pool.writable(kSize, kFormat);
+      paint(*w, {0, 0, 64, 48}, static_cast<uint8_t>(i));
+      held.push_back(pool.publish(std::move(w), Region(Rect{0, 0, 64, 48})));
+    }
+    EXPECT_EQ(storage.made, 4);
+  }
+  EXPECT_EQ(storage.released, 0);  // The pool is gone; the holders still have them.
+  std::thread([frames = std::move(held)]() mutable { frames.clear(); }).join();
+  EXPECT_EQ(storage.released, 4);
 }
 
 }  // namespace
