@@ -1,5 +1,6 @@
-// Tile diff: which pixels of a frame differ from the previous one, found by walking fixed-size
-// tiles row by row. Pure functions over two frames; shared by every polling FrameSource.
+// Tile diff: which pixels of a frame differ from the previous one, found per fixed-size tile
+// while streaming both frames row by row. Pure functions over two frames; shared by every polling
+// FrameSource.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +10,11 @@
 
 namespace vncd::platform {
 
-// The tile is the unit of work, not of the result: an unchanged tile costs one memcmp per row,
-// and a changed one contributes the bounding box of its differing pixels. 32x32 keeps that box
-// tight around scattered small changes (a cursor blink, a typed character, a clock) while a 1080p
-// screen is still only ~2000 tiles to walk.
+// The tile is the unit of work, not of the result: the frames are read row by row across a band
+// of tiles (long sequential reads), an unchanged tile costs one pass over its bytes, and a
+// changed one contributes the bounding box of its differing pixels. 32x32 keeps that box tight
+// around scattered small changes (a cursor blink, a typed character, a clock) while a 1080p
+// screen is still only ~2000 tiles to keep track of.
 inline constexpr int kDefaultTileSize = 32;
 
 // The differing pixels between `before` and `after` inside the grid-aligned tiles (clipped to the

@@ -217,6 +217,120 @@ TEST_P(TileDiffTest, RandomChangesMatchTheReference) {
   }
 }
 
+// A region's canonical rectangles as text. Compared instead of the regions themselves: two empty
+// pixman regions with different (stale) extents compare unequal, and an intersection that ends
+// up empty can keep its extents.
+std::string describe(const Region& region) {
+  std::string out;
+  for (const Rect& r : region.rects()) out += r.str() + " ";
+  return out;
+}
+
+// reference_diff restricted to the tiles that `candidates` touches.
+Region reference_diff(const Frame& a, const Frame& b, const Region& candidates, int tile) {
+  Region out = reference_diff(a, b, tile);
+  out.intersect(snap_to_tiles(candidates, a.size(), tile));
+  return out;
+}
+
+// Random structured changes over many seeds: single bytes (any byte of a pixel), short runs
+// along a row, glyph-like clusters, solid boxes crossing tile edges, whole rows and columns of
+// the frame and tile-edge pixels, on frames whose width makes tile rows any length (so the word
+// and byte tails of the row comparison are all exercised), against the reference, both for the
+// whole frame and for random candidate regions.
+TEST_P(TileDiffTest, StreamingMatchesTheReferenceOnManySeeds) {
+  for (uint32_t seed = 1; seed <= 150; ++seed) {
+    std::mt19937 rng(seed);
+    const auto below = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    const Size size{1 + below(seed % 3 == 0 ? 300 : 140), 1 + below(seed % 4 == 0 ? 200 : 90)};
+    Frame a(size, GetParam());
+    const bool noisy = seed % 2 == 0;
+    for (size_t i = 0; i < a.stride() * static_cast<size_t>(size.height); ++i) {
+      a.mutable_data()[i] = noisy ? static_cast<uint8_t>(rng()) : uint8_t{0x20};
+    }
+    Frame b = a;
+    const int changes = below(seed % 5 == 0 ? 200 : 25);
+    for (int i = 0; i < changes; ++i) {
+      const int x = below(size.width);
+      const int y = below(size.height);
+      switch (below(6)) {
+        case 0:
+          touch(b, x, y, below(bpp()));
+          break;
+        case 1: {  // A short run along a row.
+          const int w = 1 + below(std::min(40, size.width - x));
+          for (int k = 0; k < w; ++k) touch(b, x + k, y, below(bpp()));
+          break;
+        }
+        case 2: {  // A glyph: scattered pixels in an 8x16 cell.
+          for (int k = 0; k < 20; ++k) {
+            touch(b, std::min(size.width - 1, x + below(8)),
+                  std::min(size.height - 1, y + below(16)), below(bpp()));
+          }
+          break;
+        }
+        case 3:
+          paint(b, Rect{x, y, 1 + below(size.width - x), 1 + below(size.height - y)},
+                static_cast<uint8_t>(rng()));
+          break;
+        case 4:  // A whole row or column of the frame.
+          if (rng() % 2 == 0) {
+            paint(b, Rect{0, y, size.width, 1}, static_cast<uint8_t>(rng()));
+          } else {
+            paint(b, Rect{x, 0, 1, size.height}, static_cast<uint8_t>(rng()));
+          }
+          break;
+        default: {  // A pixel on a tile's edge or corner.
+          const int t = 16 << below(3);
+          const int ex = std::min(size.width - 1, x / t * t + (rng() % 2 == 0 ? 0 : t - 1));
+          const int ey = std::min(size.height - 1, y / t * t + (rng() % 2 == 0 ? 0 : t - 1));
+          touch(b, ex, ey, below(bpp()));
+          break;
+        }
+      }
+    }
+    Region candidates;
+    for (int i = below(6); i >= 0; --i) {
+      const int x = below(size.width + 20) - 10;
+      const int y = below(size.height + 20) - 10;
+      candidates.add(Rect{x, y, 1 + below(size.width), 1 + below(size.height)});
+    }
+    for (int tile : {16, 32, 64}) {
+      ASSERT_EQ(describe(diff_tiles(a, b, tile)), describe(reference_diff(a, b, tile)))
+          << "seed " << seed << " size " << size.width << "x" << size.height << " tile " << tile;
+      ASSERT_EQ(describe(diff_tiles(a, b, candidates, tile)),
+                describe(reference_diff(a, b, candidates, tile)))
+          << "seed " << seed << " size " << size.width << "x" << size.height << " tile " << tile
+          << " candidates " << candidates.bounds().str();
+    }
+  }
+}
+
+// A box found from the top and from the bottom of a tile, with the tile's bottom row differing
+// or not, and widened to full width before the bottom is known: each order of discovery gives
+// the exact box.
+TEST_P(TileDiffTest, BoxesFoundInEveryOrderAreExact) {
+  struct Change {
+    Rect full_row;  // Painted: makes the box full width from this row.
+    Rect pixel;     // Touched: a single pixel.
+  };
+  const Change cases[] = {
+      {{0, 3, 32, 1}, {5, 31, 1, 1}},   // Full width first, bottom row differs.
+      {{0, 3, 32, 1}, {5, 20, 1, 1}},   // Full width first, bottom found from below.
+      {{0, 31, 32, 1}, {5, 2, 1, 1}},   // Full-width bottom row found with the top.
+      {{0, 10, 32, 1}, {31, 0, 1, 1}},  // Top at the right edge, widened later.
+      {{0, 0, 32, 1}, {0, 0, 1, 1}},    // Full first row only.
+  };
+  for (const Change& c : cases) {
+    Frame a({64, 64}, GetParam());
+    Frame b = a;
+    paint(b, c.full_row, 0x3c);
+    touch(b, c.pixel.x, c.pixel.y);
+    ASSERT_EQ(diff_tiles(a, b), reference_diff(a, b, 32))
+        << c.full_row.str() << " " << c.pixel.str();
+  }
+}
+
 TEST_P(TileDiffTest, CountsTheTilesItCompares) {
   Frame a({100, 70}, GetParam());
   Frame b = a;
