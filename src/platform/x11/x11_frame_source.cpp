@@ -28,6 +28,38 @@ namespace {
 constexpr int64_t kGrabRequestCostPixels = 65536;
 constexpr int64_t kBatchedGrabCostPixels = 4096;
 
+// Areas at least this fraction of the screen wide are widened to the full width when frames live
+// in shared memory, so the X server writes them straight into the frame in one request. Widening
+// a w-pixel-wide area to the screen's W costs comparing W - w more pixels per row and saves
+// copying w out of the strip (about as dear per pixel) plus the strip's round trips: even for us
+// at w = W/2; 2/3 leaves room for the extra writing the X server does. Narrower areas keep the
+// strip, and only what they cover is compared.
+constexpr int kWidenNumerator = 2;
+constexpr int kWidenDenominator = 3;
+
+// `plan` with its wide rectangles widened to full-width bands (merged where they touch) and the
+// rest, minus those bands, planned again.
+std::vector<rfb::Rect> widen_to_rows(const std::vector<rfb::Rect>& plan, int width,
+                                     int64_t request_cost) {
+  rfb::Region rows;
+  rfb::Region rest;
+  for (const rfb::Rect& r : plan) {
+    if (int64_t{kWidenDenominator} * r.w >= int64_t{kWidenNumerator} * width) {
+      rows.add(rfb::Rect{0, r.y, width, r.h});
+    } else {
+      rest.add(r);
+    }
+  }
+  if (rows.empty()) return plan;
+  rest.subtract(rows);
+  std::vector<rfb::Rect> out = rows.rects();
+  if (!rest.empty()) {
+    const std::vector<rfb::Rect> more = plan_grabs(rest, request_cost);
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
 struct XImageDeleter {
   void operator()(XImage* image) const { XDestroyImage(image); }
 };
@@ -63,6 +95,8 @@ class ShmSegment {
   }
   int id() const { return id_; }
   char* addr() const { return static_cast<char*>(addr_); }
+  // Hands the process's mapping to the caller, who must shmdt() it.
+  char* release_mapping() { return static_cast<char*>(std::exchange(addr_, nullptr)); }
 
  private:
   ShmSegment(int id, void* addr) : id_(id), addr_(addr) {}
@@ -207,6 +241,133 @@ class ShmImage {
   GC gc_ = nullptr;
 };
 
+// Frames whose pixels are MIT-SHM segments the X server has attached, so one XShmGetImage of a
+// full-width area writes straight into the frame at y * stride. Loop thread only, except each
+// frame's release (shmdt: process-side and thread-safe), which runs wherever the frame dies.
+// The X side (XShmDetach, an Xlib call) stays on the loop thread: a weak_ptr per live frame tells
+// drain() which frames are gone, so a release needs no way back to us and works after we are
+// gone (then the closed connection has detached everything anyway).
+class ShmFrames {
+ public:
+  // Null when a frame of `size` cannot take a direct grab: the X image's row for the full width
+  // must be exactly the frame's packed row (the server pads rows to bitmap_pad, e.g. 16 bpp at an
+  // odd width), and the image must have the frame's pixel layout.
+  static std::unique_ptr<ShmFrames> create(X11Display& display, Visual* visual, int depth,
+                                           rfb::Size size, const rfb::PixelFormat& format) {
+    if (size.width <= 0 || size.height <= 0) return nullptr;
+    auto info = std::make_unique<XShmSegmentInfo>();
+    XImagePtr header(XShmCreateImage(display.get(), visual, static_cast<unsigned>(depth), ZPixmap,
+                                     nullptr, info.get(), static_cast<unsigned>(size.width), 1));
+    if (!header) return nullptr;
+    const int64_t packed = int64_t{size.width} * format.bytes_per_pixel();
+    if (header->bytes_per_line != packed || header->bits_per_pixel != format.bpp ||
+        (header->byte_order == MSBFirst) != format.big_endian) {
+      log::info("display ", display.name(), ": X rows are padded (", header->bytes_per_line,
+                " bytes for ", packed, "); grabbing through the strip");
+      return nullptr;
+    }
+    return std::unique_ptr<ShmFrames>(
+        new ShmFrames(display, size, format, std::move(info), std::move(header)));
+  }
+  ~ShmFrames() {
+    // Frames still held elsewhere keep their process mapping; the server lets go now.
+    if (display_.lost()) return;
+    for (Live& l : live_) XShmDetach(display_.get(), &l.info);
+  }
+  ShmFrames(const ShmFrames&) = delete;
+  ShmFrames& operator=(const ShmFrames&) = delete;
+
+  // A new frame (pixels unset) in a new segment; null when it is not of our size and format or
+  // something failed (then failed() is set).
+  std::shared_ptr<rfb::Frame> allocate(rfb::Size size, const rfb::PixelFormat& format) {
+    if (failed_ || size != size_ || format != format_) return nullptr;
+    const size_t bytes =
+        static_cast<size_t>(header_->bytes_per_line) * static_cast<size_t>(size.height);
+    auto segment = ShmSegment::create(bytes);
+    if (!segment) return fail(segment.error().message());
+    XShmSegmentInfo info{};
+    info.shmid = segment->id();
+    info.shmaddr = segment->addr();
+    info.readOnly = False;
+    std::optional<XErrorRecord> err;
+    {
+      X11ErrorTrap trap(display_);
+      XShmAttach(display_.get(), &info);  // Sets info.shmseg.
+      err = trap.sync();
+    }
+    segment->mark_removed();  // Attached (or not): a crash from here on leaks nothing.
+    if (err || display_.lost()) {
+      return fail("XShmAttach failed: " + (err ? err->text : std::string("connection lost")));
+    }
+    // From here the frame owns the process's mapping; the X side is ours until drain().
+    auto* pixels = reinterpret_cast<uint8_t*>(segment->release_mapping());
+    auto frame = std::make_shared<rfb::Frame>(size, format, pixels, [](uint8_t* p) { shmdt(p); });
+    live_.push_back(Live{frame, info});
+    return frame;
+  }
+
+  // The segment `frame` lives in, when it is one of ours.
+  std::optional<XShmSegmentInfo> find(const std::shared_ptr<rfb::Frame>& frame) const {
+    for (const Live& l : live_) {
+      // Same control block: it cannot be reused while our weak_ptr holds it.
+      if (!l.frame.owner_before(frame) && !frame.owner_before(l.frame)) return l.info;
+    }
+    return std::nullopt;
+  }
+
+  // Detaches (X side) the segments of frames that are gone; how many.
+  int drain() {
+    int n = 0;
+    for (size_t i = live_.size(); i-- > 0;) {
+      if (!live_[i].frame.expired()) continue;
+      if (!display_.lost()) XShmDetach(display_.get(), &live_[i].info);
+      live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(i));
+      ++n;
+    }
+    return n;
+  }
+
+  // An image header for a direct grab: the full width, `rows` high, written at `pixels`.
+  XImage header(char* pixels, int rows, XShmSegmentInfo* info) const {
+    XImage image = *header_;
+    image.data = pixels;
+    image.height = rows;
+    image.obdata = reinterpret_cast<char*>(info);
+    return image;
+  }
+
+  bool failed() const { return failed_; }
+  size_t live() const { return live_.size(); }
+
+ private:
+  struct Live {
+    std::weak_ptr<rfb::Frame> frame;
+    XShmSegmentInfo info;
+  };
+
+  ShmFrames(X11Display& display, rfb::Size size, const rfb::PixelFormat& format,
+            std::unique_ptr<XShmSegmentInfo> header_info, XImagePtr header)
+      : display_(display),
+        size_(size),
+        format_(format),
+        header_info_(std::move(header_info)),
+        header_(std::move(header)) {}
+
+  std::shared_ptr<rfb::Frame> fail(const std::string& why) {
+    log::warn("display ", display_.name(), ": ", why, "; frames stay on the heap");
+    failed_ = true;
+    return nullptr;
+  }
+
+  X11Display& display_;  // The source's; outlives us.
+  rfb::Size size_;
+  rfb::PixelFormat format_;
+  std::unique_ptr<XShmSegmentInfo> header_info_;  // header_ points at it (unused: no data).
+  XImagePtr header_;                              // One full-width row; data stays null.
+  std::vector<Live> live_;
+  bool failed_ = false;
+};
+
 Result<std::unique_ptr<X11FrameSource>> X11FrameSource::create(
     const std::string& display_name, const X11FrameSourceOptions& options) {
   if (options.tile_size <= 0) return Error("tile size must be positive");
@@ -244,6 +405,8 @@ X11FrameSource::X11FrameSource(X11Display display, const X11FrameSourceOptions& 
   } else {
     randr_event_base_ = -1;
   }
+  pool_.set_allocator(
+      [this](rfb::Size s, const rfb::PixelFormat& f) { return make_shm_frame(s, f); });
   setup_shm();
   setup_damage();
 }
@@ -252,6 +415,8 @@ X11FrameSource::~X11FrameSource() = default;
 
 void X11FrameSource::setup_shm() {
   shm_.reset();
+  shm_frames_.reset();
+  shm_usable_ = false;
   if (options_.force_get_image || shm_failed_) return;
   Display* dpy = display_.get();
   if (!display_.is_local()) {
@@ -264,14 +429,43 @@ void X11FrameSource::setup_shm() {
     shm_failed_ = true;
     return;
   }
+  shm_usable_ = true;
+  if (options_.shm_frames && !shm_frames_failed_) {
+    shm_frames_ = ShmFrames::create(display_, visual_, depth_, size_, format_);
+  }
+}
+
+ShmImage* X11FrameSource::strip() {
+  if (shm_ || !shm_usable_) return shm_.get();
   auto image = ShmImage::create(display_, visual_, depth_, rfb::Size{size_.width, piece_rows(0)});
   if (!image) {
     log::warn("display ", display_.name(), ": ", image.error().message(),
               "; capturing with XGetImage");
-    shm_failed_ = true;
-    return;
+    give_up_shm();
+    return nullptr;
   }
   shm_ = std::move(image.value());
+  return shm_.get();
+}
+
+void X11FrameSource::give_up_shm() {
+  shm_failed_ = true;
+  shm_usable_ = false;
+  shm_.reset();
+  shm_frames_.reset();
+}
+
+std::shared_ptr<rfb::Frame> X11FrameSource::make_shm_frame(rfb::Size size,
+                                                           const rfb::PixelFormat& format) {
+  if (!shm_frames_) return nullptr;
+  std::shared_ptr<rfb::Frame> frame = shm_frames_->allocate(size, format);
+  if (frame) {
+    ++stats_.shm_frames_made;
+  } else if (shm_frames_->failed()) {
+    shm_frames_failed_ = true;
+    shm_frames_.reset();
+  }
+  return frame;
 }
 
 void X11FrameSource::setup_damage() {
@@ -333,6 +527,41 @@ Result<void> X11FrameSource::copy_image(const XImage& image, const Grab& g,
   return {};
 }
 
+bool X11FrameSource::can_grab_direct(const Grab& g, const rfb::Frame& frame) const {
+  return shm_frames_ && g.area.x == 0 && g.dst_x == 0 && g.area.w == size_.width &&
+         frame.size() == size_ && g.dst_y >= 0 && g.dst_y + g.area.h <= size_.height;
+}
+
+Result<void> X11FrameSource::grab_direct(const Grab& g, rfb::Frame& frame,
+                                         XShmSegmentInfo segment) {
+  const rfb::Rect& r = g.area;
+  ++stats_.grab_requests;
+  ++stats_.grab_round_trips;
+  ++stats_.grabs_into_frame;
+  stats_.pixels_grabbed += r.area();
+  // ShmGetImage writes a packed image of the full width at the request's offset in the segment:
+  // with the frame's rows exactly that wide (checked by ShmFrames), that is row dst_y onwards.
+  XImage image =
+      shm_frames_->header(reinterpret_cast<char*>(frame.mutable_row(g.dst_y)), r.h, &segment);
+  std::optional<XErrorRecord> err;
+  bool ok = false;
+  {
+    X11ErrorTrap trap(display_);
+    ok = XShmGetImage(display_.get(), display_.root(), &image, r.x, r.y, AllPlanes) != 0;
+    err = trap.caught();
+  }
+  if (ok && !err) return {};
+  if (display_.lost()) return Error("lost the connection to X display " + display_.name());
+  // As in grab_piece: probably the screen shrank; the caller re-reads the geometry.
+  if (err && err->error_code == BadMatch) return Error("XShmGetImage failed: " + err->text);
+  log::warn("display ", display_.name(), ": XShmGetImage into a frame failed",
+            err ? ": " + err->text : std::string(), "; grabbing through the strip from now on");
+  shm_frames_failed_ = true;
+  shm_frames_.reset();
+  // The frame's own mapping stays valid: the strip path copies into it.
+  return grab_rect(g, frame);
+}
+
 int X11FrameSource::piece_rows(int width) const {
   if (shm_) return shm_->size().height;  // A screen wide: any area fits across it.
   // Sizing the strip (width 0: a screen wide), or bounding XGetImage's buffer for this area.
@@ -346,6 +575,7 @@ int X11FrameSource::piece_rows(int width) const {
 
 Result<void> X11FrameSource::grab_rect(const Grab& g, rfb::Frame& frame) {
   const rfb::Rect& r = g.area;
+  (void)strip();  // Sizes the pieces; null: XGetImage.
   for (int y = 0; y < r.h;) {
     // Asked each time: a failing XShmGetImage switches to XGetImage half way.
     const int rows = std::min(piece_rows(r.w), r.h - y);
@@ -362,7 +592,7 @@ Result<void> X11FrameSource::grab_piece(const Grab& g, rfb::Frame& frame) {
   ++stats_.grab_requests;
   ++stats_.grab_round_trips;
   stats_.pixels_grabbed += r.area();
-  if (shm_) {
+  if (shm_) {  // grab_rect made it when it could.
     assert(r.w <= shm_->size().width && r.h <= shm_->size().height);
     // A sub-image header over the start of the strip's segment: the server writes the w x h
     // block there with its own scanline padding (which XShmCreateImage put in bitmap_pad).
@@ -385,8 +615,7 @@ Result<void> X11FrameSource::grab_piece(const Grab& g, rfb::Frame& frame) {
     if (err && err->error_code == BadMatch) return Error("XShmGetImage failed: " + err->text);
     log::warn("display ", display_.name(), ": XShmGetImage failed",
               err ? ": " + err->text : std::string(), "; capturing with XGetImage from now on");
-    shm_failed_ = true;
-    shm_.reset();
+    give_up_shm();
   }
 
   XImagePtr image;
@@ -404,8 +633,17 @@ Result<void> X11FrameSource::grab_piece(const Grab& g, rfb::Frame& frame) {
   return copy_image(*image, g, frame);
 }
 
-Result<void> X11FrameSource::grab_rects(const std::vector<Grab>& grabs, rfb::Frame& frame) {
-  if (!shm_ || shm_->pixmap() == 0 || grabs.size() < 2) {
+Result<void> X11FrameSource::grab_rects(const std::vector<Grab>& all, rfb::Frame& frame,
+                                        const std::optional<XShmSegmentInfo>& segment) {
+  std::vector<Grab> grabs;
+  for (const Grab& g : all) {
+    if (segment && can_grab_direct(g, frame)) {
+      if (Result<void> st = grab_direct(g, frame, *segment); !st) return st;
+    } else {
+      grabs.push_back(g);
+    }
+  }
+  if (grabs.size() < 2 || !strip() || shm_->pixmap() == 0) {
     for (const Grab& g : grabs) {
       if (Result<void> st = grab_rect(g, frame); !st) return st;
     }
@@ -521,6 +759,8 @@ Result<rfb::Capture> X11FrameSource::capture() {
   if (display_.lost()) return Error("lost the connection to X display " + display_.name());
   Display* dpy = display_.get();
   ++stats_.captures;
+  // Segments of frames released since the last capture (on any thread): the X side lets go.
+  if (shm_frames_) stats_.shm_frames_detached += shm_frames_->drain();
 
   bool size_changed = false;
   for (int attempt = 0;; ++attempt) {
@@ -554,8 +794,9 @@ Result<rfb::Capture> X11FrameSource::capture() {
       // Everything is new: what was damaged so far is in this grab.
       if (damage_) damage_->discard();
       damaged_.clear();
-      std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_);
-      if (Result<void> st = grab_rect(Grab{screen, 0, 0}, *frame); !st) {
+      std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_, rfb::Region(screen));
+      const auto segment = shm_frames_ ? shm_frames_->find(frame) : std::nullopt;
+      if (Result<void> st = grab_rects({Grab{screen, 0, 0}}, *frame, segment); !st) {
         if (attempt == 0 && !display_.lost()) continue;  // Resized between query and grab?
         return st.error();
       }
@@ -576,9 +817,12 @@ Result<rfb::Capture> X11FrameSource::capture() {
       result.frame = previous;
       return result;
     }
-    const bool batched = shm_ && shm_->pixmap() != 0;
-    const std::vector<rfb::Rect> plan =
-        plan_grabs(*candidates, batched ? kBatchedGrabCostPixels : kGrabRequestCostPixels);
+    // The strip's shared pixmap batches requests (assumed when MIT-SHM works and the strip is
+    // not made yet: it is made with one whenever the server can).
+    const bool batched = shm_ ? shm_->pixmap() != 0 : shm_usable_;
+    const int64_t request_cost = batched ? kBatchedGrabCostPixels : kGrabRequestCostPixels;
+    std::vector<rfb::Rect> plan = plan_grabs(*candidates, request_cost);
+    if (shm_frames_) plan = widen_to_rows(plan, size_.width, request_cost);
     rfb::Region grabbed;
     std::vector<Grab> grabs;
     for (const rfb::Rect& r : plan) {
@@ -588,8 +832,9 @@ Result<rfb::Capture> X11FrameSource::capture() {
     // What the grab overwrites need not be brought up to date first (a full-screen change then
     // costs no copy between frames).
     std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_, grabbed);
+    const auto segment = shm_frames_ ? shm_frames_->find(frame) : std::nullopt;
     bool failed = false;
-    if (Result<void> st = grab_rects(grabs, *frame); !st) {
+    if (Result<void> st = grab_rects(grabs, *frame, segment); !st) {
       if (attempt > 0 || display_.lost()) return st.error();
       failed = true;
     }

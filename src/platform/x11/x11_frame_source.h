@@ -2,6 +2,8 @@
 // display is local, XGetImage otherwise), grabbing only what XDamage (or, without it, a
 // row-sampling poller) says may have changed and reporting the pixels that really did (per tile,
 // the bounding box of its differences). Owns its own X connection; every call on the loop thread.
+// With MIT-SHM its frames live in segments the X server writes into directly; they may be
+// released on any thread (the X side is detached by the next capture).
 #pragma once
 
 #include <cstddef>
@@ -17,8 +19,12 @@
 // After the rfb headers: Xlib #defines Status.
 #include "platform/x11/x11_display.h"
 
+#include <X11/extensions/XShm.h>
+
 namespace vncd::platform {
 
+// The strip serves areas narrower than the screen (and every area when frames cannot live in
+// shared memory); full-width areas go straight into the frame. It is made on first use.
 // 1 MiB: 136 rows of a 1920-pixel 32-bpp screen, so a full 1080p grab takes 8 strips. A strip
 // costs one more round trip (50-80 us on Xvfb, about what grabbing and copying 64k pixels costs),
 // so a full-screen grab (~8 ms) gets ~5% slower, while the segment no longer costs a whole screen
@@ -41,6 +47,11 @@ struct X11FrameSourceOptions {
   // bytes (but at least one screen row): a larger area is grabbed strip by strip, each copied
   // into the frame before the next is fetched. See kDefaultShmStripBytes.
   size_t shm_strip_bytes = kDefaultShmStripBytes;
+  // With MIT-SHM, frames live in shared segments the X server has attached, so a full-width area
+  // is one XShmGetImage written straight into the frame (no strip, no copy). Off: heap frames,
+  // every area through the strip. Falls back to that by itself when the segments cannot be made
+  // or attached, or when the X server pads a screen row (16 bpp at an odd width).
+  bool shm_frames = true;
 };
 
 // Work counters since creation, for tests and benchmarks.
@@ -52,9 +63,14 @@ struct X11CaptureStats {
   int64_t pixels_grabbed = 0;    // Pixels fetched from the X server.
   int64_t pixels_compared = 0;   // Pixels compared against the previous frame.
   int64_t pixels_copied = 0;     // Pixels copied between our own frames (frame recycling).
+  int64_t grabs_into_frame = 0;  // XShmGetImage requests that wrote straight into the frame.
+  int64_t shm_frames_made = 0;   // Frames made in a new shared segment.
+  // Segments whose frames were released (on any thread) and whose X side a capture detached.
+  int64_t shm_frames_detached = 0;
 };
 
-class ShmImage;  // MIT-SHM segment + XImage, RAII; defined in the .cpp.
+class ShmImage;   // MIT-SHM segment + XImage, RAII; defined in the .cpp.
+class ShmFrames;  // Makes frames in MIT-SHM segments and detaches them; defined in the .cpp.
 class X11Damage;
 
 class X11FrameSource final : public rfb::FrameSource {
@@ -89,7 +105,11 @@ class X11FrameSource final : public rfb::FrameSource {
   void add_change_hint(const rfb::Region& region);
 
   // Whether captures currently go through MIT-SHM (false: XGetImage).
-  bool using_shm() const { return shm_ != nullptr; }
+  bool using_shm() const { return shm_usable_; }
+  // Whether new frames are made in shared segments the X server writes into.
+  bool using_shm_frames() const { return shm_frames_ != nullptr; }
+  // Whether the strip (see kDefaultShmStripBytes) exists: only once an area needed it.
+  bool has_shm_strip() const { return shm_ != nullptr; }
   // Whether change detection uses XDamage (false: polling).
   bool using_damage() const { return damage_ != nullptr; }
   X11CaptureStats stats() const;
@@ -105,13 +125,26 @@ class X11FrameSource final : public rfb::FrameSource {
   };
   // Fetches one area, in pieces that fit the strip (or the XGetImage bound).
   Result<void> grab_rect(const Grab& g, rfb::Frame& frame);
+  // Whether `g` can be fetched straight into `frame` (which lives in a shared segment).
+  bool can_grab_direct(const Grab& g, const rfb::Frame& frame) const;
+  // One XShmGetImage of a full-width area into `frame`, whose segment is `segment`; falls back
+  // to the strip (for good) when the server refuses.
+  Result<void> grab_direct(const Grab& g, rfb::Frame& frame, XShmSegmentInfo segment);
+  // The strip, made on first use; null when MIT-SHM is unusable (then XGetImage).
+  ShmImage* strip();
+  // Stops using MIT-SHM (strip and frames) for this connection.
+  void give_up_shm();
+  // The pool's allocator: a frame in a new shared segment, or null (then a heap frame).
+  std::shared_ptr<rfb::Frame> make_shm_frame(rfb::Size size, const rfb::PixelFormat& format);
   // One (Shm)GetImage of an area that fits the strip.
   Result<void> grab_piece(const Grab& g, rfb::Frame& frame);
   // Rows per piece of a `width`-pixel area: the strip's height, or the XGetImage bound.
   int piece_rows(int width) const;
-  // Fetches several areas: with a shared pixmap, packed into the strip and fetched in one round
+  // Fetches several areas: full-width ones straight into the frame when `segment` is its shared
+  // segment; the others, with a shared pixmap, packed into the strip and fetched in one round
   // trip per strip-full; else one by one.
-  Result<void> grab_rects(const std::vector<Grab>& grabs, rfb::Frame& frame);
+  Result<void> grab_rects(const std::vector<Grab>& grabs, rfb::Frame& frame,
+                          const std::optional<XShmSegmentInfo>& segment = std::nullopt);
   Result<void> copy_image(const XImage& image, const Grab& g, rfb::Frame& frame) const;
   void setup_shm();
   void setup_damage();
@@ -125,9 +158,13 @@ class X11FrameSource final : public rfb::FrameSource {
   Visual* visual_;  // Owned by Xlib (lives as long as display_).
   int depth_;
   int randr_event_base_ = -1;
-  bool shm_failed_ = false;  // Once SHM fails, stay on XGetImage for this connection.
+  bool shm_failed_ = false;         // Once SHM fails, stay on XGetImage for this connection.
+  bool shm_usable_ = false;         // MIT-SHM works here (the strip is made when first needed).
+  bool shm_frames_failed_ = false;  // Once frames in segments fail, stay on heap frames.
   rfb::Size size_;
-  std::unique_ptr<ShmImage> shm_;
+  std::unique_ptr<ShmImage> shm_;  // The strip; null until needed.
+  // Null: frames on the heap. Declared after display_: detaches its segments while it is open.
+  std::unique_ptr<ShmFrames> shm_frames_;
   std::unique_ptr<X11Damage> damage_;  // Null: polling.
   rfb::Region damaged_;                // Damage fetched but not yet captured, plus hints.
   bool screen_changed_ = false;        // A RandR event since the last geometry check.

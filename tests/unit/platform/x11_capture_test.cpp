@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "platform/x11/x11_frame_source.h"
 #include "x11_test_support.h"
@@ -112,6 +114,7 @@ TEST_P(X11CaptureTest, FormatAndSizeComeFromTheScreen) {
 TEST_P(X11CaptureTest, UsesShmUnlessForcedOff) {
   (void)capture_ok();
   EXPECT_EQ(source_->using_shm(), !GetParam().get_image);
+  EXPECT_EQ(source_->using_shm_frames(), !GetParam().get_image);
   EXPECT_EQ(source_->using_damage(), GetParam().damage);
 }
 
@@ -203,11 +206,13 @@ void resize_screen(const X11Display& d, int width, int height) {
 
 TEST_P(X11CaptureTest, LargeAreasAreGrabbedStripByStrip) {
   // A 50-row strip (XGetImage: 50 rows per request too): a full-screen grab takes ten pieces.
+  // Heap frames, so every area goes through the strip.
   X11FrameSourceOptions options;
   options.force_get_image = GetParam().get_image;
   options.disable_damage = !GetParam().damage;
   options.poll_row_step = 1;
   options.shm_strip_bytes = 640 * 4 * 50;
+  options.shm_frames = false;
   auto s = X11FrameSource::create(xvfb_->display(), options);
   ASSERT_TRUE(s.ok()) << s.error().message();
   X11FrameSource& source = **s;
@@ -222,6 +227,9 @@ TEST_P(X11CaptureTest, LargeAreasAreGrabbedStripByStrip) {
   EXPECT_EQ(after.pixels_grabbed - before.pixels_grabbed, 640 * 480);
   EXPECT_EQ(after.grab_requests - before.grab_requests, 10);
   EXPECT_EQ(after.grab_round_trips - before.grab_round_trips, 10);
+  EXPECT_EQ(after.grabs_into_frame, 0);
+  EXPECT_EQ(after.shm_frames_made, 0);
+  EXPECT_FALSE(source.using_shm_frames());
 
   // Small areas far enough apart that none are merged into one grab (each gap wastes more than
   // a batched request costs). Batched (MIT-SHM with damage) they share the strip: one round trip.
@@ -295,6 +303,263 @@ INSTANTIATE_TEST_SUITE_P(Paths, X11CaptureTest,
                                   (param.param.damage ? "Damage" : "Polling");
                          });
 
+// Frames in MIT-SHM segments the X server writes into directly.
+class X11ShmFramesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    xvfb_ = Xvfb::start(&error);
+    ASSERT_TRUE(xvfb_) << error;
+  }
+  static void TearDownTestSuite() { xvfb_.reset(); }
+
+  void SetUp() override {
+    ASSERT_TRUE(xvfb_);
+    auto d = X11Display::open(xvfb_->display());
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    painter_.emplace(std::move(d.value()));
+  }
+
+  std::unique_ptr<X11FrameSource> make_source(bool shm_frames = true) {
+    X11FrameSourceOptions options;
+    options.shm_frames = shm_frames;
+    auto s = X11FrameSource::create(xvfb_->display(), options);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    return s.ok() ? std::move(s.value()) : nullptr;
+  }
+
+  void fill(const Rect& r, unsigned long pixel) {
+    Display* dpy = painter_->get();
+    GC gc = XCreateGC(dpy, painter_->root(), 0, nullptr);
+    XSetForeground(dpy, gc, pixel);
+    XFillRectangle(dpy, painter_->root(), gc, r.x, r.y, static_cast<unsigned>(r.w),
+                   static_cast<unsigned>(r.h));
+    XFreeGC(dpy, gc);
+    XSync(dpy, False);
+  }
+  static unsigned long fresh_colour() {
+    static unsigned long next = 0x405060;
+    next += 0x010305;
+    return next & 0xffffff;
+  }
+
+  // Rows of the frame that differ from what XGetImage on the painter's connection reads.
+  int mismatched_rows(const rfb::Frame& frame) {
+    Display* dpy = painter_->get();
+    XImage* image =
+        XGetImage(dpy, painter_->root(), 0, 0, static_cast<unsigned>(frame.size().width),
+                  static_cast<unsigned>(frame.size().height), AllPlanes, ZPixmap);
+    if (image == nullptr) return -1;
+    int bad = 0;
+    const size_t row_bytes =
+        static_cast<size_t>(frame.size().width) * frame.format().bytes_per_pixel();
+    for (int y = 0; y < frame.size().height; ++y) {
+      bad +=
+          std::memcmp(frame.view().row(y), image->data + y * image->bytes_per_line, row_bytes) != 0;
+    }
+    XDestroyImage(image);
+    return bad;
+  }
+
+  static rfb::Capture capture_ok(X11FrameSource& source) {
+    auto c = source.capture();
+    EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message());
+    return c.ok() ? std::move(c.value()) : rfb::Capture{};
+  }
+
+  static std::unique_ptr<Xvfb> xvfb_;
+  std::optional<X11Display> painter_;
+};
+
+std::unique_ptr<Xvfb> X11ShmFramesTest::xvfb_;
+
+TEST_F(X11ShmFramesTest, FullWidthAreasGoStraightIntoTheFrame) {
+  auto source = make_source();
+  ASSERT_TRUE(source);
+  EXPECT_TRUE(source->using_shm_frames());
+  fill({0, 0, 640, 480}, fresh_colour());
+  fill({5, 7, 100, 50}, 0xff0000);
+
+  // The whole screen: one request, no strip.
+  rfb::Capture first = capture_ok(*source);
+  ASSERT_TRUE(first.frame);
+  EXPECT_EQ(mismatched_rows(*first.frame), 0);
+  X11CaptureStats s = source->stats();
+  EXPECT_EQ(s.grab_requests, 1);
+  EXPECT_EQ(s.grabs_into_frame, 1);
+  EXPECT_EQ(s.shm_frames_made, 1);
+  EXPECT_FALSE(source->has_shm_strip());
+
+  // A full-width band: one request into the frame, reported exactly.
+  const Rect band{0, 100, 640, 37};
+  fill(band, fresh_colour());
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(c.changed, Region(band));
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  X11CaptureStats after = source->stats();
+  EXPECT_EQ(after.grab_requests - s.grab_requests, 1);
+  EXPECT_EQ(after.grabs_into_frame - s.grabs_into_frame, 1);
+  EXPECT_EQ(after.pixels_grabbed - s.pixels_grabbed, band.area());
+  EXPECT_FALSE(source->has_shm_strip());
+  // The earlier frame is untouched.
+  EXPECT_NE(std::memcmp(first.frame->view().row(110), c.frame->view().row(110), 640 * 4), 0);
+
+  // Wider than 2/3 of the screen: widened to the full width, still reported exactly.
+  s = after;
+  const Rect wide{30, 300, 500, 20};
+  fill(wide, fresh_colour());
+  c = capture_ok(*source);
+  EXPECT_EQ(c.changed, Region(wide));
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  after = source->stats();
+  EXPECT_EQ(after.grabs_into_frame - s.grabs_into_frame, 1);
+  EXPECT_EQ(after.pixels_grabbed - s.pixels_grabbed, 640 * 20);
+  EXPECT_FALSE(source->has_shm_strip());
+}
+
+TEST_F(X11ShmFramesTest, NarrowAreasGoThroughTheStrip) {
+  auto source = make_source();
+  ASSERT_TRUE(source);
+  (void)capture_ok(*source);
+  const X11CaptureStats s = source->stats();
+  const Rect narrow{200, 150, 60, 40};
+  fill(narrow, fresh_colour());
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(c.changed, Region(narrow));
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  const X11CaptureStats after = source->stats();
+  EXPECT_EQ(after.grabs_into_frame, s.grabs_into_frame);
+  EXPECT_EQ(after.grab_requests - s.grab_requests, 1);
+  EXPECT_TRUE(source->has_shm_strip());
+
+  // Both kinds in one capture.
+  const Rect band{0, 400, 640, 10};
+  const Rect small{500, 20, 30, 30};
+  fill(band, fresh_colour());
+  fill(small, fresh_colour());
+  c = capture_ok(*source);
+  Region both(band);
+  both.add(small);
+  EXPECT_EQ(c.changed, both);
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  EXPECT_EQ(source->stats().grabs_into_frame - after.grabs_into_frame, 1);
+}
+
+TEST_F(X11ShmFramesTest, RecycledFramesStayCorrectAndFewAreMade) {
+  auto source = make_source();
+  ASSERT_TRUE(source);
+  (void)capture_ok(*source);
+  for (int i = 0; i < 12; ++i) {
+    // Alternating full-width and narrow changes, so recycled spares must be brought up to date
+    // both ways.
+    const Rect r = i % 2 == 0 ? Rect{0, (i * 37) % 400, 640, 30} : Rect{(i * 53) % 600, 10, 20, 20};
+    fill(r, fresh_colour());
+    rfb::Capture c = capture_ok(*source);
+    EXPECT_EQ(c.changed, Region(r)) << i;
+    ASSERT_EQ(mismatched_rows(*c.frame), 0) << i;
+  }
+  const X11CaptureStats s = source->stats();
+  // Nobody holds the frames: the pool cycles through two (the current one and a spare).
+  EXPECT_LE(s.shm_frames_made, 2);
+  EXPECT_GT(s.pixels_copied, 0);
+  EXPECT_EQ(s.grabs_into_frame, 1 + 6);
+}
+
+TEST_F(X11ShmFramesTest, FramesReleasedOnAnotherThreadAreDetachedByTheNextCapture) {
+  auto source = make_source();
+  ASSERT_TRUE(source);
+  std::vector<rfb::FramePtr> held;
+  for (int i = 0; i < 4; ++i) {
+    fill({0, 0, 640, 480}, fresh_colour());
+    held.push_back(capture_ok(*source).frame);
+    ASSERT_TRUE(held.back());
+    EXPECT_EQ(mismatched_rows(*held.back()), 0);
+  }
+  const X11CaptureStats s = source->stats();
+  EXPECT_EQ(s.shm_frames_made, 4);  // Each one held: a new segment each time.
+  EXPECT_EQ(s.shm_frames_detached, 0);
+
+  std::thread([frames = std::move(held)]() mutable { frames.clear(); }).join();
+  // The pool still holds the current frame and three spares; full-screen changes keep no free
+  // spare, so the first capture frees two of them and the next one detaches their segments.
+  for (int i = 0; i < 3; ++i) {
+    fill({0, 0, 640, 480}, fresh_colour());
+    rfb::Capture c = capture_ok(*source);
+    EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  }
+  const X11CaptureStats after = source->stats();
+  EXPECT_EQ(after.shm_frames_made, 4);  // The spares were reused.
+  EXPECT_EQ(after.shm_frames_detached, 2);
+}
+
+TEST_F(X11ShmFramesTest, FramesOutliveTheirSource) {
+  rfb::FramePtr kept;
+  {
+    auto source = make_source();
+    ASSERT_TRUE(source);
+    fill({0, 0, 640, 480}, fresh_colour());
+    kept = capture_ok(*source).frame;
+    ASSERT_TRUE(kept);
+  }
+  // The X server let go of the segment; our mapping is the frame's until it is dropped.
+  EXPECT_EQ(mismatched_rows(*kept), 0);
+  kept.reset();
+}
+
+TEST_F(X11ShmFramesTest, DisabledFramesLiveOnTheHeap) {
+  auto source = make_source(/*shm_frames=*/false);
+  ASSERT_TRUE(source);
+  EXPECT_FALSE(source->using_shm_frames());
+  EXPECT_TRUE(source->using_shm());
+  fill({0, 0, 640, 480}, fresh_colour());
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  const Rect band{0, 10, 640, 10};
+  fill(band, fresh_colour());
+  c = capture_ok(*source);
+  EXPECT_EQ(c.changed, Region(band));
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  const X11CaptureStats s = source->stats();
+  EXPECT_EQ(s.grabs_into_frame, 0);
+  EXPECT_EQ(s.shm_frames_made, 0);
+  EXPECT_TRUE(source->has_shm_strip());
+}
+
+TEST(X11ShmFramesPadded, PaddedRowsFallBackToTheStrip) {
+  // 16 bpp at an odd width: the X server pads each row to 32 bits, so an image of the full width
+  // is not laid out like the packed frame.
+  std::string error;
+  auto xvfb = Xvfb::start(&error, "321x200x16");
+  ASSERT_TRUE(xvfb) << error;
+  auto source = X11FrameSource::create(xvfb->display());
+  ASSERT_TRUE(source.ok()) << source.error().message();
+  EXPECT_TRUE((*source)->using_shm());
+  EXPECT_FALSE((*source)->using_shm_frames());
+  auto c = (*source)->capture();
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->frame->size(), (rfb::Size{321, 200}));
+  EXPECT_EQ((*source)->stats().grabs_into_frame, 0);
+
+  // An even width at 16 bpp has no padding: frames in shared memory again.
+  auto even = Xvfb::start(&error, "320x200x16");
+  ASSERT_TRUE(even) << error;
+  auto direct = X11FrameSource::create(even->display());
+  ASSERT_TRUE(direct.ok()) << direct.error().message();
+  EXPECT_TRUE((*direct)->using_shm_frames());
+  auto d = (*direct)->capture();
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_EQ((*direct)->stats().grabs_into_frame, 1);
+  auto reference =
+      X11FrameSource::create(even->display(), X11FrameSourceOptions{.force_get_image = true});
+  ASSERT_TRUE(reference.ok());
+  auto r = (*reference)->capture();
+  ASSERT_TRUE(r.ok());
+  for (int y = 0; y < 200; ++y) {
+    ASSERT_EQ(std::memcmp(d->frame->view().row(y), r->frame->view().row(y), d->frame->stride()), 0)
+        << "row " << y;
+  }
+}
+
 TEST(X11CaptureRemote, RemoteDisplayIsCapturedWithXGetImage) {
   std::string error;
   auto xvfb = Xvfb::start(&error, "320x200x24", /*listen_tcp=*/true);
@@ -303,6 +568,7 @@ TEST(X11CaptureRemote, RemoteDisplayIsCapturedWithXGetImage) {
   auto source = X11FrameSource::create(tcp_name);
   ASSERT_TRUE(source.ok()) << source.error().message();
   EXPECT_FALSE((*source)->using_shm());  // A TCP connection cannot share memory with the server.
+  EXPECT_FALSE((*source)->using_shm_frames());
   auto c = (*source)->capture();
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->frame->size(), (rfb::Size{320, 200}));
