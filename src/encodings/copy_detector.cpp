@@ -241,21 +241,24 @@ void detect_scroll(Context& c, const Rect& box) {
   std::vector<uint64_t> ha(static_cast<size_t>(h));
   std::vector<uint8_t> rare(static_cast<size_t>(h), 0);       // The row's hash may vote.
   std::vector<int> votes(static_cast<size_t>(2 * h - 1), 0);  // Index dy + h - 1.
-  // equal_at_p[i]: after's row box.y + i equals before's row box.y + i - p over the box, found
-  // with the same comparison the runs below make (hashes equal, then memcmp).
+  // equal_at_p[i]: after's row box.y + i equals before's row box.y + i - p over the box. Such a
+  // row has the hash of the row it equals (the hash is a function of the bytes), so it is not
+  // hashed: on a steady scroll only the exposed rows are, and each row of `after` is read once,
+  // by the comparison, instead of once to hash it and once more to verify it.
   const int p = std::abs(c.predicted_dy) < h ? c.predicted_dy : 0;
   std::vector<uint8_t> equal_at_p(p != 0 ? static_cast<size_t>(h) : 0, 0);
   for (int i = 0; i < h; ++i) {
     const int y = box.y + i;
-    ha[static_cast<size_t>(i)] = hash_bytes(c.a_px(box.x, y), len);
-    ++c.rows_hashed;
+    if (p != 0 && y - p >= sy0 && y - p < sy1 && c.row_equal(box.x, y, box.w, 0, p)) {
+      equal_at_p[static_cast<size_t>(i)] = 1;
+      ha[static_cast<size_t>(i)] = hb[static_cast<size_t>(y - p - sy0)];
+    } else {
+      ha[static_cast<size_t>(i)] = hash_bytes(c.a_px(box.x, y), len);
+      ++c.rows_hashed;
+    }
     if (kept != nullptr) {
       kept->hash[static_cast<size_t>(y)] = ha[static_cast<size_t>(i)];
       kept->known[static_cast<size_t>(y)] = 1;
-    }
-    if (p != 0 && y - p >= sy0 && y - p < sy1 &&
-        ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(y - p - sy0)]) {
-      equal_at_p[static_cast<size_t>(i)] = c.row_equal(box.x, y, box.w, 0, p) ? 1 : 0;
     }
     const auto [lo, hi] = std::equal_range(
         index.begin(), index.end(), std::pair<uint64_t, int>{ha[static_cast<size_t>(i)], 0},
