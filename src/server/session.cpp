@@ -86,6 +86,7 @@ struct ClientSession::Encoding {
       unknown.add(job.full);
       enc::UpdateContent content =
           plan_copies(planner, copy_detector, copy_backoff, shown, frame, incremental, unknown);
+      copies = content.copies;
       // The previous picture is not needed any more: back to the frame pool now, so a capture
       // during a long encode does not need yet another screen-sized buffer.
       shown.reset();
@@ -110,6 +111,7 @@ struct ClientSession::Encoding {
   rfb::Region stale;    // ...except here.
   Job job;
   bool begun = false;
+  std::vector<enc::CopyOp> copies;  // The update's CopyRects (set by the first run()).
   // Results: `out` is the next installment of the update.
   rfb::ByteBuffer out;
   bool done = false;
@@ -524,6 +526,25 @@ void ClientSession::run_deferred() {
   }
 }
 
+void ClientSession::note_lossy(const rfb::Region& painted, const std::vector<enc::CopyOp>& copies,
+                               const rfb::Region& lossy) {
+  // Copies read the picture as it was before the update (no source overlaps an earlier
+  // destination), so each carries the lossy part of its source along.
+  rfb::Region moved;
+  for (const enc::CopyOp& c : copies) {
+    rfb::Region part = client_lossy_.intersected(rfb::Rect{c.src_x, c.src_y, c.dst.w, c.dst.h});
+    if (part.empty()) continue;
+    part.translate(c.dst.x - c.src_x, c.dst.y - c.src_y);
+    moved.add(part);
+  }
+  moved.add(lossy);
+  client_lossy_.subtract(painted);
+  client_lossy_.add(moved);
+  rfb::Region lossless = painted;
+  lossless.subtract(moved);
+  quality_.sent(moved, lossless, EventLoop::Clock::now());
+}
+
 bool ClientSession::lossy_client() const {
   const enc::UpdatePlanner& planner = encoding_->planner;
   const rfb::EncodeSettings& st = planner.settings();
@@ -619,9 +640,12 @@ void ClientSession::write_resize() {
   content.changed = rfb::Region(whole(size));
   auto started = std::chrono::steady_clock::now();
   size_t before = conn_.output().size();
-  const size_t rects = planner.write_update(*frame_, content, conn_.output()).rects;
+  const enc::UpdateResult result = planner.write_update(*frame_, content, conn_.output());
+  const size_t rects = result.rects;
   conn_.set_framebuffer_size(size);
   quality_.resize(size);
+  client_lossy_.clear();
+  if (lossy_client()) note_lossy(rfb::Region(whole(size)), {}, result.lossy);
   requested_.clear();
   full_.clear();
   damage_.clear();
@@ -685,6 +709,7 @@ void ClientSession::start_encoding(Job job) {
   e.stale = stale_;
   e.job = std::move(job);
   e.out.clear();
+  e.copies.clear();
   e.begun = false;
   e.done = false;
   e.ms = 0;
@@ -750,10 +775,9 @@ void ClientSession::finish_installment() {
   congestion_.update_sent(bytes, now);
   if (congestion_.fences_supported()) send_fence();
   if (lossy_client()) {
-    rfb::Region lossless = e.job.area;
-    lossless.add(e.job.refresh);
-    lossless.subtract(e.result.lossy);
-    quality_.sent(e.result.lossy, lossless, now);
+    rfb::Region painted = e.job.area;
+    painted.add(e.job.refresh);
+    note_lossy(painted, e.copies, e.result.lossy);
   }
   if (log::enabled(log::Level::kDebug)) {
     log::debug("client ", peer_, ": update ", e.job.area.bounds().str(), " (", e.job.area.area(),

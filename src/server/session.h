@@ -172,6 +172,10 @@ class ClientSession final : private rfb::ConnectionDelegate {
   void run_deferred();
   // The client allows lossy (JPEG) rectangles: the quality policy applies.
   bool lossy_client() const;
+  // After an update that painted `painted` (copies first, then `lossy`, the part of the encoded
+  // rectangles sent as JPEG): updates client_lossy_ and tells the quality policy what is lossy.
+  void note_lossy(const rfb::Region& painted, const std::vector<enc::CopyOp>& copies,
+                  const rfb::Region& lossy);
   // Wakes try_send_update() at `when` (congestion control or a lossless refresh waiting).
   void wake_at(EventLoop::Clock::time_point when);
   // A ServerFence request whose answer measures the round trip (and acknowledges bytes).
@@ -211,6 +215,10 @@ class ClientSession final : private rfb::ConnectionDelegate {
   rfb::Region full_;           // Parts of requested_ asked for non-incrementally.
   rfb::FramePtr shown_frame_;  // The frame of the last update sent: the client's picture...
   rfb::Region stale_;          // ...except here (damage it has not been sent).
+  // Where the client's picture holds JPEG approximations (lossy clients only). Unlike
+  // QualityPolicy's lossy area it is not forgotten when the desktop changes there: CopyRect
+  // reads the client's picture, so lossy pixels a copy moves stay lossy where they land.
+  rfb::Region client_lossy_;
   rfb::PixelFormat client_format_;
   rfb::PixelFormat planner_native_;  // The native format last given to the planner.
   bool formats_dirty_ = true;

@@ -61,6 +61,7 @@ Status ReferenceClient::decode_update(rfb::Reader& in) {
     if (r.right() > fb.width || r.bottom() > fb.height)
       return Error("rectangle " + r.str() + " outside the framebuffer");
     if (enc == kCopyRect) {
+      ++copy_rects;
       if (!in.has(4)) return Error("short CopyRect");
       const int sx = in.u16(), sy = in.u16();
       if (sx + r.w > fb.width || sy + r.h > fb.height) return Error("CopyRect source outside");

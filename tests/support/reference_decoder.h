@@ -74,6 +74,7 @@ class ReferenceClient {
 
   ClientFramebuffer fb;
   int updates = 0;                        // FramebufferUpdates decoded.
+  int copy_rects = 0;                     // CopyRect rectangles among them.
   int bells = 0;                          // "Bell".
   std::vector<std::string> cut_texts;     // "ServerCutText", Latin-1, in order.
   std::vector<rfb::Colour16> colour_map;  // "SetColourMapEntries", grown as entries arrive.

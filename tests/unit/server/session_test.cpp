@@ -414,6 +414,38 @@ TEST_F(SessionTest, JpegAreasAreRefreshedLosslesslyOnceStill) {
   EXPECT_EQ(session->updates_sent(), 2u);
 }
 
+TEST_F(SessionTest, JpegPixelsMovedByCopyRectAreRefreshedWhereTheyLand) {
+  // A CopyRect copies the client's picture: JPEG approximations it moves stay approximations at
+  // the destination, although the server's frame there is exact, so the refresh must cover them.
+  desktop.resize(rfb::Size{256, 128});
+  make();
+  handshake();
+  Viewer v;
+  v.client.fb = test::ClientFramebuffer(256, 128, rfb::PixelFormat::rgb888());
+  feed(rfb::SetEncodings{
+      {rfb::encoding::kTight, rfb::encoding::kCopyRect, rfb::encoding::kQualityLevel0 + 8}});
+  desktop.paint_pattern();
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 256, 128});
+  v.read(*transport);
+  ASSERT_EQ(v.client.updates, 1);
+  ASSERT_FALSE(v.shows(desktop));
+  // Scrolled before the refresh is due: the rows come as one CopyRect of the lossy picture plus
+  // the exposed strip.
+  desktop.scroll_up(16, 0x00FF00);
+  capture();
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 256, 128});
+  v.read(*transport);
+  ASSERT_EQ(v.client.updates, 2);
+  EXPECT_EQ(v.client.copy_rects, 1);
+  EXPECT_FALSE(v.shows(desktop));
+  // Still from now on: the refresh comes, and the client's picture is exact everywhere.
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 256, 128});
+  ASSERT_TRUE(run_until([&] { return session->updates_sent() == 3; }));
+  v.read(*transport);
+  EXPECT_TRUE(v.shows(desktop));
+}
+
 TEST_F(SessionTest, UpdatesWaitForARequestAndAFrame) {
   make();
   handshake();
