@@ -35,49 +35,56 @@ int last_byte(uint64_t x) {
   return 7 - std::countr_zero(x) / 8;
 }
 
-// Whether n bytes at a and b differ. No early exit: a tile row is short (128 bytes for 32
-// pixels of 4 bytes), so the branch would cost more than the loads it saves.
-bool bytes_differ(const uint8_t* a, const uint8_t* b, size_t n) {
+// The differing bytes of one row: [first, end), or first == n when the n bytes are equal.
+struct Extent {
+  size_t first;
+  size_t end;
+};
+
+// One pass over the row gives both whether it differs and where: a tile row is short (128 bytes
+// for 32 pixels of 4 bytes), so finding the extent while comparing costs about what the
+// comparison alone does, and needs no second, branchy scan from the edges.
+Extent row_extent(const uint8_t* a, const uint8_t* b, size_t n) {
+  Extent e{n, 0};
   size_t i = 0;
 #if defined(__SSE2__)
-  __m128i acc = _mm_setzero_si128();
+  // Bit k of a mask: byte k of the chunk differs.
+  const auto differing = [&](size_t at) {
+    const __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + at));
+    const __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + at));
+    return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(va, vb))) ^
+                                 0xFFFFu);
+  };
+  for (; i + 64 <= n; i += 64) {
+    const uint64_t m =
+        differing(i) | differing(i + 16) << 16 | differing(i + 32) << 32 | differing(i + 48) << 48;
+    if (m != 0) {
+      if (e.first == n) e.first = i + static_cast<size_t>(std::countr_zero(m));
+      e.end = i + 64 - static_cast<size_t>(std::countl_zero(m));
+    }
+  }
   for (; i + 16 <= n; i += 16) {
-    const __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
-    const __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
-    acc = _mm_or_si128(acc, _mm_xor_si128(va, vb));
+    const uint64_t m = differing(i);
+    if (m != 0) {
+      if (e.first == n) e.first = i + static_cast<size_t>(std::countr_zero(m));
+      e.end = i + 64 - static_cast<size_t>(std::countl_zero(m));
+    }
   }
-  if (_mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) != 0xFFFF) return true;
 #endif
-  uint64_t diff = 0;
-  for (; i + 8 <= n; i += 8) diff |= load64(a + i) ^ load64(b + i);
-  for (; i < n; ++i) diff |= static_cast<uint64_t>(a[i] ^ b[i]);
-  return diff != 0;
-}
-
-// The first byte below `limit` (<= n) where a and b differ, or a value >= limit if none does.
-size_t first_diff(const uint8_t* a, const uint8_t* b, size_t n, size_t limit) {
-  size_t i = 0;
-  for (; i < limit && i + 8 <= n; i += 8) {
+  for (; i + 8 <= n; i += 8) {
     const uint64_t x = load64(a + i) ^ load64(b + i);
-    if (x != 0) return i + static_cast<size_t>(first_byte(x));
+    if (x != 0) {
+      if (e.first == n) e.first = i + static_cast<size_t>(first_byte(x));
+      e.end = i + static_cast<size_t>(last_byte(x)) + 1;
+    }
   }
-  for (; i < limit; ++i) {
-    if (a[i] != b[i]) return i;
+  for (; i < n; ++i) {
+    if (a[i] != b[i]) {
+      if (e.first == n) e.first = i;
+      e.end = i + 1;
+    }
   }
-  return limit;
-}
-
-// One past the last byte at or above `floor` where a and b differ, or a value <= floor if none.
-size_t last_diff_end(const uint8_t* a, const uint8_t* b, size_t n, size_t floor) {
-  size_t j = n;
-  for (; j > floor && j >= 8; j -= 8) {
-    const uint64_t x = load64(a + j - 8) ^ load64(b + j - 8);
-    if (x != 0) return j - 8 + static_cast<size_t>(last_byte(x)) + 1;
-  }
-  for (; j > floor; --j) {
-    if (a[j - 1] != b[j - 1]) return j;
-  }
-  return floor;
+  return e;
 }
 
 // One tile of the band being walked. Rows are band-relative, columns tile-relative bytes.
@@ -93,10 +100,9 @@ struct TileState {
   bool done = false;        // The box is final: nothing more to read.
 
   bool full_width() const { return left == 0 && right == bytes; }
-  // Widens the column extent with row r's differing bytes (the row is known to differ).
-  void widen(const uint8_t* a, const uint8_t* b) {
-    if (left > 0) left = std::min(left, first_diff(a, b, bytes, left));
-    if (right < bytes) right = std::max(right, last_diff_end(a, b, bytes, right));
+  void widen(const Extent& e) {
+    left = std::min(left, e.first);
+    right = std::max(right, e.end);
   }
 };
 
@@ -112,35 +118,39 @@ class Band {
     return after_.data() + static_cast<size_t>(y_ + r) * after_.stride() + t.offset;
   }
 
+  Extent extent(const TileState& t, int r) const {
+    return row_extent(row_a(r, t), row_b(r, t), t.bytes);
+  }
+
   // Row r of tile t (not done), in top-to-bottom order.
   void visit(TileState& t, int r) const {
-    const uint8_t* a = row_a(r, t);
-    const uint8_t* b = row_b(r, t);
+    if (t.last_known && r == h_ - 1) return;  // Already read when the top was found.
+    const Extent e = extent(t, r);
+    if (e.first == t.bytes) return;
     if (t.top < 0) {
-      if (!bytes_differ(a, b, t.bytes)) return;
       t.top = t.last = r;
-      t.left = t.bytes;
-      t.right = 0;
-      t.widen(a, b);
+      t.left = e.first;
+      t.right = e.end;
       // A large change usually reaches the tile's bottom row: then the box's height is known
       // now, and a fully changed tile is finished after two rows.
-      if (r < h_ - 1 && bytes_differ(row_a(h_ - 1, t), row_b(h_ - 1, t), t.bytes)) {
-        t.last = h_ - 1;
-        t.last_known = true;
-        t.widen(row_a(h_ - 1, t), row_b(h_ - 1, t));
+      if (r < h_ - 1) {
+        const Extent bottom = extent(t, h_ - 1);
+        if (bottom.first != t.bytes) {
+          t.last = h_ - 1;
+          t.last_known = true;
+          t.widen(bottom);
+        }
       }
     } else {
-      if (t.last_known && r == h_ - 1) return;  // Already read when the top was found.
-      if (!bytes_differ(a, b, t.bytes)) return;
       if (!t.last_known) t.last = r;
-      if (!t.full_width()) t.widen(a, b);
+      t.widen(e);
     }
     if (!t.full_width()) return;
     // Full width: only the bottom of the box is left to find, from the tile's bottom up (the
     // rows below the last differing one are read once either way).
     if (!t.last_known) {
       for (int s = h_ - 1; s > t.last; --s) {
-        if (bytes_differ(row_a(s, t), row_b(s, t), t.bytes)) {
+        if (extent(t, s).first != t.bytes) {
           t.last = s;
           break;
         }
