@@ -213,6 +213,69 @@ detail::RowHashes::Span* keep_span(detail::RowHashes* hashes, int x, int w, int 
   return &span;
 }
 
+// Rows of `after` sampled to check or find the offset of a scroll before the rows are hashed.
+constexpr int kOffsetSamples = 16;
+
+// The vertical offset at which detect_scroll compares `after`'s rows to `before`'s while it
+// hashes them, or 0 for none. The last scroll's offset, if most sampled rows still match at it
+// (a terminal scrolls by the same amount again); else the offset most of the sampled rows' rare
+// hashes point to (the amount changed, two steps were captured as one, or there was no earlier
+// scroll): each wrong guess would cost hashing every row. The sampled rows' hashes are left in
+// ha, flagged in `hashed`. `index` holds (hash, row) of before's rows [sy0, sy1), sorted.
+int scroll_offset(Context& c, const Rect& box, int sy0, int sy1,
+                  const std::vector<std::pair<uint64_t, int>>& index, std::vector<uint64_t>& ha,
+                  std::vector<uint8_t>& hashed) {
+  const int h = box.h;
+  const int samples = std::min(h, kOffsetSamples);
+  const auto sample_row = [&](int k) {
+    return static_cast<int>((2 * int64_t{k} + 1) * h / (2 * int64_t{samples}));
+  };
+  const int predicted = std::abs(c.predicted_dy) < h ? c.predicted_dy : 0;
+  if (predicted != 0) {
+    int tried = 0, equal = 0;
+    for (int k = 0; k < samples; ++k) {
+      const int y = box.y + sample_row(k);
+      if (y - predicted < sy0 || y - predicted >= sy1) continue;
+      ++tried;
+      if (c.row_equal(box.x, y, box.w, 0, predicted)) ++equal;
+    }
+    if (equal > 0 && 2 * equal >= tried) return predicted;
+  }
+  const size_t len = static_cast<size_t>(box.w) * c.bpp;
+  std::vector<std::pair<int, int>> tally;  // (dy, votes), few entries.
+  for (int k = 0; k < samples; ++k) {
+    const int i = sample_row(k);
+    const int y = box.y + i;
+    const uint64_t hash = hash_bytes(c.a_px(box.x, y), len);
+    ++c.rows_hashed;
+    ha[static_cast<size_t>(i)] = hash;
+    hashed[static_cast<size_t>(i)] = 1;
+    const auto [lo, hi] =
+        std::equal_range(index.begin(), index.end(), std::pair<uint64_t, int>{hash, 0},
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (hi - lo == 0 || hi - lo > kMaxRowRepeats) continue;
+    for (auto it = lo; it != hi; ++it) {
+      const int dy = y - it->second;
+      if (dy == 0 || std::abs(dy) >= h) continue;
+      auto t =
+          std::find_if(tally.begin(), tally.end(), [&](const auto& e) { return e.first == dy; });
+      if (t == tally.end()) {
+        tally.emplace_back(dy, 1);
+      } else {
+        ++t->second;
+      }
+    }
+  }
+  int best = 0, best_votes = 1;  // At least two sampled rows must agree.
+  for (const auto& [dy, votes] : tally) {
+    if (votes > best_votes || (votes == best_votes && best != 0 && std::abs(dy) < std::abs(best))) {
+      best = dy;
+      best_votes = votes;
+    }
+  }
+  return best;
+}
+
 // Vertical scrolls of the full width of `box`.
 void detect_scroll(Context& c, const Rect& box) {
   const int h = box.h;
@@ -244,12 +307,20 @@ void detect_scroll(Context& c, const Rect& box) {
   // equal_at_p[i]: after's row box.y + i equals before's row box.y + i - p over the box. Such a
   // row has the hash of the row it equals (the hash is a function of the bytes), so it is not
   // hashed: on a steady scroll only the exposed rows are, and each row of `after` is read once,
-  // by the comparison, instead of once to hash it and once more to verify it.
-  const int p = std::abs(c.predicted_dy) < h ? c.predicted_dy : 0;
+  // by the comparison, instead of once to hash it and once more to verify it. p only decides
+  // which rows are hashed, never what is found.
+  std::vector<uint8_t> hashed(static_cast<size_t>(h), 0);  // ha[i] is set.
+  const int p = scroll_offset(c, box, sy0, sy1, index, ha, hashed);
   std::vector<uint8_t> equal_at_p(p != 0 ? static_cast<size_t>(h) : 0, 0);
   for (int i = 0; i < h; ++i) {
     const int y = box.y + i;
-    if (p != 0 && y - p >= sy0 && y - p < sy1 && c.row_equal(box.x, y, box.w, 0, p)) {
+    const bool in_range = p != 0 && y - p >= sy0 && y - p < sy1;
+    if (hashed[static_cast<size_t>(i)]) {
+      // A sample row: compared only when the hashes say it may be equal.
+      if (in_range && ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(y - p - sy0)]) {
+        equal_at_p[static_cast<size_t>(i)] = c.row_equal(box.x, y, box.w, 0, p) ? 1 : 0;
+      }
+    } else if (in_range && c.row_equal(box.x, y, box.w, 0, p)) {
       equal_at_p[static_cast<size_t>(i)] = 1;
       ha[static_cast<size_t>(i)] = hb[static_cast<size_t>(y - p - sy0)];
     } else {
