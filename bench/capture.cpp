@@ -5,7 +5,8 @@
 // 5 warm-up runs, then the median, min and max of N timed runs (wall time of capture() only; the
 // drawing that causes the change is done and synced on another connection before the clock
 // starts). Needs /usr/bin/Xvfb. Last, diff_tiles alone on synthetic frames (no X; only that with
-// `bench_capture N diff`).
+// `bench_capture N diff`). `bench_capture N heap` keeps frames on the heap (every grab through
+// the MIT-SHM strip and copied out), for comparing with frames in shared memory (the default).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -34,7 +35,8 @@ constexpr int kWarmups = 5;
 struct Timing {
   double median_us = 0, min_us = 0, max_us = 0;
   double grabbed = 0, compared = 0, copied = 0, requests = 0;  // Per capture.
-  double found = 0;  // Fraction of captures that reported a change.
+  double direct = 0, made = 0;  // Grabs straight into the frame, frames made in MIT-SHM.
+  double found = 0;             // Fraction of captures that reported a change.
 };
 
 class Painter {
@@ -92,19 +94,23 @@ Timing measure(X11FrameSource& source, int runs, const std::function<void(int)>&
   t.compared = static_cast<double>(end.pixels_compared - start.pixels_compared) / n;
   t.copied = static_cast<double>(end.pixels_copied - start.pixels_copied) / n;
   t.requests = static_cast<double>(end.grab_requests - start.grab_requests) / n;
+  t.direct = static_cast<double>(end.grabs_into_frame - start.grabs_into_frame) / n;
+  t.made = static_cast<double>(end.shm_frames_made - start.shm_frames_made) / n;
   t.found = found / n;
   return t;
 }
 
 void print_row(const char* mode, const char* scenario, const Timing& t) {
-  std::printf("%-9s %-26s %10.1f %10.1f %10.1f %11.0f %11.0f %9.0f %8.1f %6.2f\n", mode, scenario,
-              t.median_us, t.min_us, t.max_us, t.grabbed, t.compared, t.copied, t.requests,
-              t.found);
+  std::printf("%-9s %-26s %10.1f %10.1f %10.1f %11.0f %11.0f %9.0f %8.1f %6.1f %5.2f %6.2f\n", mode,
+              scenario, t.median_us, t.min_us, t.max_us, t.grabbed, t.compared, t.copied,
+              t.requests, t.direct, t.made, t.found);
 }
 
-std::unique_ptr<X11FrameSource> open_source(const std::string& display, bool damage) {
+std::unique_ptr<X11FrameSource> open_source(const std::string& display, bool damage,
+                                            bool shm_frames) {
   X11FrameSourceOptions options;
   options.disable_damage = !damage;
+  options.shm_frames = shm_frames;
   auto s = X11FrameSource::create(display, options);
   if (!s) {
     std::fprintf(stderr, "%s\n", s.error().message().c_str());
@@ -170,6 +176,7 @@ int main(int argc, char** argv) {
     diff_only(runs);
     return 0;
   }
+  const bool shm_frames = !(argc > 2 && std::string(argv[2]) == "heap");
   std::string error;
   auto xvfb = vncd::platform::test_support::Xvfb::start(
       &error, std::to_string(kWidth) + "x" + std::to_string(kHeight) + "x24");
@@ -187,16 +194,19 @@ int main(int argc, char** argv) {
   painter.fill(screen);
 
   std::printf(
-      "capture() on Xvfb %dx%dx24, MIT-SHM, median of %d runs (us); per capture: pixels\n"
+      "capture() on Xvfb %dx%dx24, MIT-SHM, frames %s, median of %d runs (us); per capture: "
+      "pixels\n"
       "grabbed from X, compared, copied between frames; grab requests (ShmGetImage or\n"
-      "CopyArea into the shared pixmap, batched); fraction\n"
-      "of captures that reported a change\n\n",
-      kWidth, kHeight, runs);
-  std::printf("%-9s %-26s %10s %10s %10s %11s %11s %9s %8s %6s\n", "mode", "scenario", "median",
-              "min", "max", "grabbed", "compared", "copied", "requests", "found");
+      "CopyArea into the shared pixmap, batched); of those, grabs straight into the frame\n"
+      "(direct); frames made in new MIT-SHM segments; fraction of captures that reported a\n"
+      "change\n\n",
+      kWidth, kHeight, shm_frames ? "in shared memory" : "on the heap", runs);
+  std::printf("%-9s %-26s %10s %10s %10s %11s %11s %9s %8s %6s %5s %6s\n", "mode", "scenario",
+              "median", "min", "max", "grabbed", "compared", "copied", "requests", "direct", "made",
+              "found");
 
   for (bool damage : {true, false}) {
-    auto source = open_source(xvfb->display(), damage);
+    auto source = open_source(xvfb->display(), damage, shm_frames);
     const char* mode = damage ? "xdamage" : "polling";
     (void)source->capture();
     print_row(mode, "static screen", measure(*source, runs, {}));

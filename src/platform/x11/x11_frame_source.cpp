@@ -11,6 +11,8 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <mutex>
 #include <utility>
 
 #include "platform/common/grab_plan.h"
@@ -241,12 +243,22 @@ class ShmImage {
   GC gc_ = nullptr;
 };
 
+// Segments whose frames were released, handed from whichever thread dropped a frame to the loop
+// thread, which detaches (XShmDetach is an Xlib call) or reuses them. Once the source has gone
+// (closed), a release unmaps its segment itself: closing the X connection detached the rest.
+struct ReleasedShmSegments {
+  std::mutex mutex;
+  std::vector<char*> addresses;  // Still mapped and attached.
+  bool closed = false;
+};
+
 // Frames whose pixels are MIT-SHM segments the X server has attached, so one XShmGetImage of a
 // full-width area writes straight into the frame at y * stride. Loop thread only, except each
-// frame's release (shmdt: process-side and thread-safe), which runs wherever the frame dies.
-// The X side (XShmDetach, an Xlib call) stays on the loop thread: a weak_ptr per live frame tells
-// drain() which frames are gone, so a release needs no way back to us and works after we are
-// gone (then the closed connection has detached everything anyway).
+// frame's release, which runs wherever the frame dies and only queues its segment.
+// Reuse: a new segment costs an attach round trip and a screen's worth of page faults on both
+// sides, while recycling frames (FramePool) frees spares after large overwrites; so drain() keeps
+// one released segment for the next allocation in this capture, and end_capture() unmaps it when
+// nothing wanted it: no more memory lives between captures than heap frames would keep.
 class ShmFrames {
  public:
   // Null when a frame of `size` cannot take a direct grab: the X image's row for the full width
@@ -270,17 +282,33 @@ class ShmFrames {
         new ShmFrames(display, size, format, std::move(info), std::move(header)));
   }
   ~ShmFrames() {
-    // Frames still held elsewhere keep their process mapping; the server lets go now.
-    if (display_.lost()) return;
-    for (Live& l : live_) XShmDetach(display_.get(), &l.info);
+    std::vector<char*> released;
+    {
+      std::lock_guard lock(released_->mutex);
+      released_->closed = true;  // Frames still held elsewhere unmap their own segments.
+      released.swap(released_->addresses);
+    }
+    for (Segment& seg : segments_) {
+      if (!display_.lost()) XShmDetach(display_.get(), &seg.info);
+      const bool queued =
+          std::find(released.begin(), released.end(), seg.info.shmaddr) != released.end();
+      if (!seg.in_frame || queued) shmdt(seg.info.shmaddr);
+    }
   }
   ShmFrames(const ShmFrames&) = delete;
   ShmFrames& operator=(const ShmFrames&) = delete;
 
-  // A new frame (pixels unset) in a new segment; null when it is not of our size and format or
-  // something failed (then failed() is set).
-  std::shared_ptr<rfb::Frame> allocate(rfb::Size size, const rfb::PixelFormat& format) {
+  // A frame (pixels unset) in a released segment kept by drain(), else a new one; null when it is
+  // not of our size and format or something failed (then failed() is set).
+  std::shared_ptr<rfb::Frame> allocate(rfb::Size size, const rfb::PixelFormat& format,
+                                       X11CaptureStats& stats) {
     if (failed_ || size != size_ || format != format_) return nullptr;
+    for (Segment& seg : segments_) {
+      if (seg.in_frame) continue;
+      seg.in_frame = true;
+      ++stats.shm_frames_reused;
+      return make_frame(seg);
+    }
     const size_t bytes =
         static_cast<size_t>(header_->bytes_per_line) * static_cast<size_t>(size.height);
     auto segment = ShmSegment::create(bytes);
@@ -299,32 +327,54 @@ class ShmFrames {
     if (err || display_.lost()) {
       return fail("XShmAttach failed: " + (err ? err->text : std::string("connection lost")));
     }
-    // From here the frame owns the process's mapping; the X side is ours until drain().
-    auto* pixels = reinterpret_cast<uint8_t*>(segment->release_mapping());
-    auto frame = std::make_shared<rfb::Frame>(size, format, pixels, [](uint8_t* p) { shmdt(p); });
-    live_.push_back(Live{frame, info});
-    return frame;
+    segment->release_mapping();  // Ours until detach() unmaps it.
+    segments_.push_back(Segment{info, true});
+    ++stats.shm_frames_made;
+    return make_frame(segments_.back());
   }
 
-  // The segment `frame` lives in, when it is one of ours.
-  std::optional<XShmSegmentInfo> find(const std::shared_ptr<rfb::Frame>& frame) const {
-    for (const Live& l : live_) {
-      // Same control block: it cannot be reused while our weak_ptr holds it.
-      if (!l.frame.owner_before(frame) && !frame.owner_before(l.frame)) return l.info;
+  // The segment a frame's pixels live in, when they are in one of ours.
+  std::optional<XShmSegmentInfo> find(const rfb::Frame& frame) const {
+    // A segment's address cannot be reused (by a heap frame or another segment) before detach()
+    // unmaps it on this thread, which also forgets it.
+    for (const Segment& seg : segments_) {
+      if (seg.in_frame && reinterpret_cast<const uint8_t*>(seg.info.shmaddr) == frame.data()) {
+        return seg.info;
+      }
     }
     return std::nullopt;
   }
 
-  // Detaches (X side) the segments of frames that are gone; how many.
-  int drain() {
-    int n = 0;
-    for (size_t i = live_.size(); i-- > 0;) {
-      if (!live_[i].frame.expired()) continue;
-      if (!display_.lost()) XShmDetach(display_.get(), &live_[i].info);
-      live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(i));
-      ++n;
+  // Takes the segments of frames released since the last call (on any thread): one is kept for
+  // reuse, the others are detached and unmapped. Returns how many were released.
+  int drain(X11CaptureStats& stats) {
+    std::vector<char*> released;
+    {
+      std::lock_guard lock(released_->mutex);
+      released.swap(released_->addresses);
     }
-    return n;
+    bool keep = std::none_of(segments_.begin(), segments_.end(),
+                             [](const Segment& s) { return !s.in_frame; });
+    for (char* addr : released) {
+      auto it = std::find_if(segments_.begin(), segments_.end(),
+                             [&](const Segment& s) { return s.info.shmaddr == addr; });
+      assert(it != segments_.end() && it->in_frame);
+      it->in_frame = false;
+      if (keep) {
+        keep = false;
+      } else {
+        detach(it, stats);
+      }
+    }
+    stats.shm_frames_released += static_cast<int64_t>(released.size());
+    return static_cast<int>(released.size());
+  }
+
+  // Detaches and unmaps the released segment no allocation took in this capture.
+  void end_capture(X11CaptureStats& stats) {
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      it = it->in_frame ? std::next(it) : detach(it, stats);
+    }
   }
 
   // An image header for a direct grab: the full width, `rows` high, written at `pixels`.
@@ -337,12 +387,11 @@ class ShmFrames {
   }
 
   bool failed() const { return failed_; }
-  size_t live() const { return live_.size(); }
 
  private:
-  struct Live {
-    std::weak_ptr<rfb::Frame> frame;
-    XShmSegmentInfo info;
+  struct Segment {
+    XShmSegmentInfo info;  // shmaddr: our mapping (the frame's pixels).
+    bool in_frame;         // False: released, kept for reuse.
   };
 
   ShmFrames(X11Display& display, rfb::Size size, const rfb::PixelFormat& format,
@@ -351,7 +400,30 @@ class ShmFrames {
         size_(size),
         format_(format),
         header_info_(std::move(header_info)),
-        header_(std::move(header)) {}
+        header_(std::move(header)),
+        released_(std::make_shared<ReleasedShmSegments>()) {}
+
+  std::shared_ptr<rfb::Frame> make_frame(const Segment& seg) {
+    // The release may run on any thread and after we are gone: it only queues (or, once we are
+    // closed, unmaps) the segment.
+    return std::make_shared<rfb::Frame>(
+        size_, format_, reinterpret_cast<uint8_t*>(seg.info.shmaddr),
+        [released = released_](uint8_t* pixels) {
+          std::lock_guard lock(released->mutex);
+          if (released->closed) {
+            shmdt(pixels);
+          } else {
+            released->addresses.push_back(reinterpret_cast<char*>(pixels));
+          }
+        });
+  }
+
+  std::vector<Segment>::iterator detach(std::vector<Segment>::iterator it, X11CaptureStats& stats) {
+    if (!display_.lost()) XShmDetach(display_.get(), &it->info);
+    shmdt(it->info.shmaddr);
+    ++stats.shm_frames_detached;
+    return segments_.erase(it);
+  }
 
   std::shared_ptr<rfb::Frame> fail(const std::string& why) {
     log::warn("display ", display_.name(), ": ", why, "; frames stay on the heap");
@@ -364,7 +436,8 @@ class ShmFrames {
   rfb::PixelFormat format_;
   std::unique_ptr<XShmSegmentInfo> header_info_;  // header_ points at it (unused: no data).
   XImagePtr header_;                              // One full-width row; data stays null.
-  std::vector<Live> live_;
+  std::vector<Segment> segments_;                 // Every segment the X server has attached.
+  std::shared_ptr<ReleasedShmSegments> released_;
   bool failed_ = false;
 };
 
@@ -458,10 +531,8 @@ void X11FrameSource::give_up_shm() {
 std::shared_ptr<rfb::Frame> X11FrameSource::make_shm_frame(rfb::Size size,
                                                            const rfb::PixelFormat& format) {
   if (!shm_frames_) return nullptr;
-  std::shared_ptr<rfb::Frame> frame = shm_frames_->allocate(size, format);
-  if (frame) {
-    ++stats_.shm_frames_made;
-  } else if (shm_frames_->failed()) {
+  std::shared_ptr<rfb::Frame> frame = shm_frames_->allocate(size, format, stats_);
+  if (!frame && shm_frames_->failed()) {
     shm_frames_failed_ = true;
     shm_frames_.reset();
   }
@@ -757,10 +828,16 @@ Result<rfb::Region> X11FrameSource::poll_candidates() {
 
 Result<rfb::Capture> X11FrameSource::capture() {
   if (display_.lost()) return Error("lost the connection to X display " + display_.name());
-  Display* dpy = display_.get();
   ++stats_.captures;
-  // Segments of frames released since the last capture (on any thread): the X side lets go.
-  if (shm_frames_) stats_.shm_frames_detached += shm_frames_->drain();
+  // Segments of frames released since the last capture (on any thread): one may be reused now.
+  if (shm_frames_) shm_frames_->drain(stats_);
+  Result<rfb::Capture> result = capture_frame();
+  if (shm_frames_) shm_frames_->end_capture(stats_);
+  return result;
+}
+
+Result<rfb::Capture> X11FrameSource::capture_frame() {
+  Display* dpy = display_.get();
 
   bool size_changed = false;
   for (int attempt = 0;; ++attempt) {
@@ -795,7 +872,7 @@ Result<rfb::Capture> X11FrameSource::capture() {
       if (damage_) damage_->discard();
       damaged_.clear();
       std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_, rfb::Region(screen));
-      const auto segment = shm_frames_ ? shm_frames_->find(frame) : std::nullopt;
+      const auto segment = shm_frames_ ? shm_frames_->find(*frame) : std::nullopt;
       if (Result<void> st = grab_rects({Grab{screen, 0, 0}}, *frame, segment); !st) {
         if (attempt == 0 && !display_.lost()) continue;  // Resized between query and grab?
         return st.error();
@@ -832,7 +909,7 @@ Result<rfb::Capture> X11FrameSource::capture() {
     // What the grab overwrites need not be brought up to date first (a full-screen change then
     // costs no copy between frames).
     std::shared_ptr<rfb::Frame> frame = pool_.writable(size_, format_, grabbed);
-    const auto segment = shm_frames_ ? shm_frames_->find(frame) : std::nullopt;
+    const auto segment = shm_frames_ ? shm_frames_->find(*frame) : std::nullopt;
     bool failed = false;
     if (Result<void> st = grab_rects(grabs, *frame, segment); !st) {
       if (attempt > 0 || display_.lost()) return st.error();

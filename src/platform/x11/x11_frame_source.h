@@ -59,14 +59,16 @@ struct X11CaptureStats {
   int64_t captures = 0;
   // (Shm)GetImage, or CopyArea into the shared pixmap (batched): one per strip of a large area.
   int64_t grab_requests = 0;
-  int64_t grab_round_trips = 0;  // Waits for the X server: one per (Shm)GetImage or batch.
-  int64_t pixels_grabbed = 0;    // Pixels fetched from the X server.
-  int64_t pixels_compared = 0;   // Pixels compared against the previous frame.
-  int64_t pixels_copied = 0;     // Pixels copied between our own frames (frame recycling).
-  int64_t grabs_into_frame = 0;  // XShmGetImage requests that wrote straight into the frame.
-  int64_t shm_frames_made = 0;   // Frames made in a new shared segment.
-  // Segments whose frames were released (on any thread) and whose X side a capture detached.
-  int64_t shm_frames_detached = 0;
+  int64_t grab_round_trips = 0;   // Waits for the X server: one per (Shm)GetImage or batch.
+  int64_t pixels_grabbed = 0;     // Pixels fetched from the X server.
+  int64_t pixels_compared = 0;    // Pixels compared against the previous frame.
+  int64_t pixels_copied = 0;      // Pixels copied between our own frames (frame recycling).
+  int64_t grabs_into_frame = 0;   // XShmGetImage requests that wrote straight into the frame.
+  int64_t shm_frames_made = 0;    // Frames made in a new shared segment.
+  int64_t shm_frames_reused = 0;  // Frames made in the segment of a released one.
+  // Frames in shared segments released (on any thread) and taken back by a capture.
+  int64_t shm_frames_released = 0;
+  int64_t shm_frames_detached = 0;  // Segments detached and unmapped (not reused).
 };
 
 class ShmImage;   // MIT-SHM segment + XImage, RAII; defined in the .cpp.
@@ -123,6 +125,8 @@ class X11FrameSource final : public rfb::FrameSource {
     int dst_x = 0;
     int dst_y = 0;
   };
+  // capture() between taking back released segments and dropping the ones nobody reused.
+  Result<rfb::Capture> capture_frame();
   // Fetches one area, in pieces that fit the strip (or the XGetImage bound).
   Result<void> grab_rect(const Grab& g, rfb::Frame& frame);
   // Whether `g` can be fetched straight into `frame` (which lives in a shared segment).

@@ -465,31 +465,58 @@ TEST_F(X11ShmFramesTest, RecycledFramesStayCorrectAndFewAreMade) {
   EXPECT_EQ(s.grabs_into_frame, 1 + 6);
 }
 
-TEST_F(X11ShmFramesTest, FramesReleasedOnAnotherThreadAreDetachedByTheNextCapture) {
+TEST_F(X11ShmFramesTest, FramesReleasedOnAnotherThreadAreTakenBackByTheNextCapture) {
   auto source = make_source();
   ASSERT_TRUE(source);
   std::vector<rfb::FramePtr> held;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 6; ++i) {
     fill({0, 0, 640, 480}, fresh_colour());
     held.push_back(capture_ok(*source).frame);
     ASSERT_TRUE(held.back());
     EXPECT_EQ(mismatched_rows(*held.back()), 0);
   }
   const X11CaptureStats s = source->stats();
-  EXPECT_EQ(s.shm_frames_made, 4);  // Each one held: a new segment each time.
-  EXPECT_EQ(s.shm_frames_detached, 0);
+  EXPECT_EQ(s.shm_frames_made, 6);  // Each one held: a new segment each time.
+  EXPECT_EQ(s.shm_frames_released, 0);
 
+  // The pool keeps the latest frame and three spares; the two oldest only we hold, so they die on
+  // the other thread.
   std::thread([frames = std::move(held)]() mutable { frames.clear(); }).join();
-  // The pool still holds the current frame and three spares; full-screen changes keep no free
-  // spare, so the first capture frees two of them and the next one detaches their segments.
-  for (int i = 0; i < 3; ++i) {
-    fill({0, 0, 640, 480}, fresh_colour());
+  EXPECT_EQ(source->stats().shm_frames_released, 0);  // Nothing Xlib happened on that thread.
+  fill({0, 0, 640, 480}, fresh_colour());
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  const X11CaptureStats after = source->stats();
+  EXPECT_EQ(after.shm_frames_released, 2);
+  // A free spare served this capture, so neither segment was reused: both were detached.
+  EXPECT_EQ(after.shm_frames_detached, 2);
+  EXPECT_EQ(after.shm_frames_made, 6);
+}
+
+TEST_F(X11ShmFramesTest, ReleasedSegmentsAreReusedInsteadOfMade) {
+  auto source = make_source();
+  ASSERT_TRUE(source);
+  fill({0, 0, 640, 480}, fresh_colour());
+  (void)capture_ok(*source);
+  // A whole-screen grab of an unchanged screen: the frame is recycled and, after so large an
+  // overwrite, freed; the next capture takes its segment back instead of making one.
+  for (int i = 0; i < 5; ++i) {
+    source->add_change_hint(Region(Rect{0, 0, 640, 480}));
     rfb::Capture c = capture_ok(*source);
+    EXPECT_TRUE(c.changed.empty());
     EXPECT_EQ(mismatched_rows(*c.frame), 0);
   }
-  const X11CaptureStats after = source->stats();
-  EXPECT_EQ(after.shm_frames_made, 4);  // The spares were reused.
-  EXPECT_EQ(after.shm_frames_detached, 2);
+  const X11CaptureStats s = source->stats();
+  EXPECT_EQ(s.shm_frames_made, 2);
+  EXPECT_EQ(s.shm_frames_reused, 4);
+  EXPECT_EQ(s.grabs_into_frame, 6);
+  // A real change after that, into a reused segment.
+  const Rect band{0, 50, 640, 5};
+  fill(band, fresh_colour());
+  source->add_change_hint(Region(Rect{0, 0, 640, 480}));
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(c.changed, Region(band));
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
 }
 
 TEST_F(X11ShmFramesTest, FramesOutliveTheirSource) {
