@@ -30,6 +30,12 @@ constexpr int kMaxScrollCandidates = 3;
 // Column ranges whose row hashes a CopyDetector keeps per frame (one per group of changes; a
 // scrolling terminal needs one).
 constexpr size_t kMaxHashSpans = 16;
+// A span of `before` searched in one of this many latest calls (about a second of updates) has
+// its hashes carried over to `after` (see carry_spans): a terminal's changed area often
+// alternates between a few column ranges (a prompt, the cursor, a marker at the edge), and each
+// range needs its own hashes. Carrying costs a copy per row and a compare of the columns the
+// span has beyond the box.
+constexpr int64_t kSpanMemory = 32;
 
 // Moves. Anchors are kSegment-pixel row segments of `after` every kAnchorStepX pixels on every
 // row; `before` is hashed at every x on every kScanRowStep-th row, so about 1/kScanRowStep of a
@@ -62,6 +68,7 @@ struct Context {
   const detail::RowHashes* before_hashes = nullptr;
   detail::RowHashes* after_hashes = nullptr;
   int64_t rows_hashed = 0;
+  int64_t call = 0;  // CopyDetector's call number, for the spans' `used`.
   // The vertical offset (after row - before row) expected from earlier calls, or 0: rows are
   // compared at this offset right after hashing, while the row is still in the L1 cache.
   int predicted_dy = 0;
@@ -276,6 +283,34 @@ int scroll_offset(Context& c, const Rect& box, int sy0, int sy1,
   return best;
 }
 
+// Gives `after` the hashes of before's other recently searched spans, for the rows of `box`
+// that equal before's rows at offset p (equal_at_p) over the span too: the box's columns are
+// known equal, the span's other columns are compared. The hash is a function of the bytes, so a
+// carried hash is exactly what hashing the row would give; rows not carried are hashed if a
+// later call needs them.
+void carry_spans(Context& c, const Rect& box, int p, const std::vector<uint8_t>& equal_at_p) {
+  if (p == 0 || c.before_hashes == nullptr || c.after_hashes == nullptr) return;
+  for (const auto& s : c.before_hashes->spans) {
+    if ((s.x == box.x && s.w == box.w) || s.used + kSpanMemory < c.call) continue;
+    if (std::max(s.x, box.x) >= std::min(s.x + s.w, box.right())) continue;  // No overlap.
+    detail::RowHashes::Span* t = keep_span(c.after_hashes, s.x, s.w, c.height);
+    if (t == nullptr) return;
+    t->used = std::max(t->used, s.used);
+    for (int i = 0; i < box.h; ++i) {
+      if (!equal_at_p[static_cast<size_t>(i)]) continue;
+      const int y = box.y + i;
+      const size_t yb = static_cast<size_t>(y - p);  // Inside the frame: equal_at_p says so.
+      if (!s.known[yb] || t->known[static_cast<size_t>(y)]) continue;
+      if (s.x < box.x && !c.row_equal(s.x, y, box.x - s.x, 0, p)) continue;
+      if (s.x + s.w > box.right() && !c.row_equal(box.right(), y, s.x + s.w - box.right(), 0, p)) {
+        continue;
+      }
+      t->hash[static_cast<size_t>(y)] = s.hash[yb];
+      t->known[static_cast<size_t>(y)] = 1;
+    }
+  }
+}
+
 // Vertical scrolls of the full width of `box`.
 void detect_scroll(Context& c, const Rect& box) {
   const int h = box.h;
@@ -328,6 +363,7 @@ void detect_scroll(Context& c, const Rect& box) {
       ++c.rows_hashed;
     }
     if (kept != nullptr) {
+      kept->used = c.call;
       kept->hash[static_cast<size_t>(y)] = ha[static_cast<size_t>(i)];
       kept->known[static_cast<size_t>(y)] = 1;
     }
@@ -342,6 +378,8 @@ void detect_scroll(Context& c, const Rect& box) {
       if (dy != 0 && std::abs(dy) < h) ++votes[static_cast<size_t>(dy + h - 1)];
     }
   }
+
+  carry_spans(c, box, p, equal_at_p);
 
   std::vector<std::pair<int, int>> candidates;  // (votes, dy)
   for (int k = 0; k < 2 * h - 1; ++k) {
@@ -695,10 +733,10 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
 // detect_copies, reading `before`'s row hashes from `before_hashes` where known and keeping
 // `after`'s in `after_hashes` (either may be null); adds the rows it hashed to *rows_hashed.
 // `scroll_dy` holds the offset to try first and receives that of the largest scroll found (0 if
-// none); null: none.
+// none); null: none. `call` numbers the calls of one CopyDetector (spans' `used`).
 DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const rfb::Region& changed,
                       const detail::RowHashes* before_hashes, detail::RowHashes* after_hashes,
-                      int64_t* rows_hashed, int* scroll_dy) {
+                      int64_t* rows_hashed, int* scroll_dy, int64_t call) {
   DetectedCopies out;
   out.remaining = changed;
   if (before.size() != after.size() || before.format() != after.format() || before.size().empty() ||
@@ -718,6 +756,7 @@ DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const r
   c.before_hashes = before_hashes;
   c.after_hashes = after_hashes;
   c.predicted_dy = scroll_dy != nullptr ? *scroll_dy : 0;
+  c.call = call;
   const Region work = changed.intersected(Rect{0, 0, c.width, c.height});
   if (work.area() < kMinCopyArea) return out;
   c.limit = work.bounds();
@@ -766,7 +805,7 @@ DetectedCopies detect(const rfb::Frame& before, const rfb::Frame& after, const r
 
 DetectedCopies detect_copies(const rfb::Frame& before, const rfb::Frame& after,
                              const rfb::Region& changed) {
-  return detect(before, after, changed, nullptr, nullptr, nullptr, nullptr);
+  return detect(before, after, changed, nullptr, nullptr, nullptr, nullptr, 0);
 }
 
 DetectedCopies CopyDetector::detect(const rfb::FramePtr& before, const rfb::FramePtr& after,
@@ -784,8 +823,8 @@ DetectedCopies CopyDetector::detect(const rfb::FramePtr& before, const rfb::Fram
     // `after` is the held frame: its kept hashes stay right and may be completed.
     fresh = hashes_;
   }
-  DetectedCopies out =
-      vncd::enc::detect(*before, *after, changed, known, &fresh, &rows_hashed_, &scroll_dy_);
+  DetectedCopies out = vncd::enc::detect(*before, *after, changed, known, &fresh, &rows_hashed_,
+                                         &scroll_dy_, ++calls_);
   frame_ = after;
   hashes_ = std::move(fresh);
   return out;

@@ -46,6 +46,7 @@ struct RowHashes {
     int w = 0;
     std::vector<uint64_t> hash;  // Per row of the frame; valid where `known` is 1.
     std::vector<uint8_t> known;
+    int64_t used = 0;  // The last CopyDetector call that searched this column range.
   };
   std::vector<Span> spans;
 };
@@ -76,6 +77,7 @@ class CopyDetector {
   rfb::FramePtr frame_;  // The last `after`, whose hashes `hashes_` are.
   detail::RowHashes hashes_;
   int64_t rows_hashed_ = 0;
+  int64_t calls_ = 0;
   // The last scroll's offset: a terminal scrolls by the same amount again, and comparing rows at
   // that offset while hashing them reads each row from memory once instead of twice.
   int scroll_dy_ = 0;

@@ -493,6 +493,32 @@ TEST(CopyDetectorSequence, ANewScrollAmountIsFoundWithoutHashingEveryRow) {
   }
 }
 
+// The changed area of a scrolling terminal can alternate between column ranges (here: the left
+// margin is reported changed on every other step). Each range needs its own row hashes; they
+// are carried from frame to frame for the rows that scrolled, so once both are known a step
+// hashes only the few rows that are new, not a whole frame per switch.
+TEST(CopyDetectorSequence, AlternatingColumnRangesKeepTheirHashes) {
+  const int w = 640, h = 480, n = 13, steps = 8;
+  Frame tall = make_text(w, h + n * steps, 59);
+  fill(tall, Rect{0, 0, 8, h + n * steps}, 0x00202830);  // The margin never changes.
+  CopyDetector detector;
+  rfb::FramePtr current = shared(crop(tall, Rect{0, 0, w, h}));
+  for (int i = 0; i < steps; ++i) {
+    const rfb::FramePtr after = shared(crop(tall, Rect{0, n * (i + 1), w, h}));
+    const Region changed(i % 2 == 0 ? Rect{0, 0, w, h} : Rect{8, 0, w - 8, h});
+    const int64_t hashed = detector.rows_hashed();
+    const DetectedCopies d = detector.detect(current, after, changed);
+    if (i >= 2) {
+      EXPECT_LE(detector.rows_hashed() - hashed, 3 * n) << i;
+    }
+    ASSERT_FALSE(d.copies.empty()) << i;
+    EXPECT_EQ(d.copies[0].src_y - d.copies[0].dst.y, n);
+    expect_same(d, detect_copies(*current, *after, changed));
+    check_invariant(*current, *after, changed, d);
+    current = after;
+  }
+}
+
 // Hashes are reused only for the very frame object they were computed from: a different frame
 // with the same picture but one changed row (what a recycled frame would look like) is hashed
 // again, so the change is seen.
