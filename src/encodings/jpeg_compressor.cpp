@@ -81,9 +81,11 @@ Status JpegCompressor::compress(const rfb::PixelView& pixels, int quality,
 
   const int tj_subsampling = turbojpeg_subsampling(subsampling);
   // Compress straight into `out`: tjBufSize() is TurboJPEG's worst case, so NOREALLOC holds.
+  // Not zeroed (several times the JPEG's size): TurboJPEG writes `size` bytes, the rest is
+  // truncated away.
   const unsigned long bound = tjBufSize(pixels.width, pixels.height, tj_subsampling);
   const size_t before = out.size();
-  unsigned char* dst = out.grow(bound);
+  unsigned char* dst = out.grow_for_overwrite(bound);
   unsigned long size = bound;
   const int rc =
       tjCompress2(static_cast<tjhandle>(handle_.get()), src, pixels.width, static_cast<int>(pitch),

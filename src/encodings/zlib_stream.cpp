@@ -1,6 +1,8 @@
 #include "encodings/zlib_stream.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cassert>
 #include <cstring>
 #include <utility>
@@ -31,11 +33,12 @@ void deflate_sync(z_stream& z, std::span<const uint8_t> in, rfb::ByteBuffer& out
   z.avail_in = static_cast<uInt>(in.size());
   for (;;) {
     // deflateBound covers a whole stream; a sync flush adds a few bytes more. Capped so that a
-    // big input does not zero (and make resident) its whole bound in `out` at once.
+    // big input does not make its whole bound resident in `out` at once. Not zeroed: zlib
+    // writes what it produces and the rest is truncated away.
     constexpr size_t kMaxRoom = 1 << 20;
     const size_t room = std::min<size_t>(deflateBound(&z, z.avail_in) + 64, kMaxRoom);
     const size_t before = out.size();
-    uint8_t* dst = out.grow(room);
+    uint8_t* dst = out.grow_for_overwrite(room);
     z.next_out = dst;
     z.avail_out = static_cast<uInt>(room);
     int rc = deflate(&z, Z_SYNC_FLUSH);
@@ -76,6 +79,264 @@ void prime(z_stream& z, std::span<const uint8_t> dictionary) {
   (void)rc;
 }
 
+// RFC 1951 3.2.7: the order in which code length code lengths are sent.
+constexpr uint8_t kCodeLengthOrder[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                          11, 4,  12, 3, 13, 2, 14, 1, 15};
+constexpr int kMaxLiteralBits = 15;    // RFC 1951 3.2.7: literal/length code lengths 0..15.
+constexpr int kMaxCodeLengthBits = 7;  // The code length code's lengths are 3-bit fields.
+constexpr int kLiteralCodes = 257;     // 0..255 and end-of-block; no length codes are used.
+constexpr int kEndOfBlock = 256;
+constexpr size_t kMaxStored = 65535;  // A stored block's LEN is 16 bits.
+
+// Huffman code lengths for freq[0..n) (n <= 288), none longer than max_bits; zero-frequency
+// symbols get 0. At least two symbols get a code, so the code is complete, as inflate requires
+// of the code length code (and as zlib itself always sends).
+void huffman_lengths(const uint32_t* freq, int n, int max_bits, uint8_t* lengths) {
+  std::array<uint32_t, 288> f{};
+  int used = 0;
+  for (int i = 0; i < n; ++i) {
+    f[static_cast<size_t>(i)] = freq[i];
+    used += freq[i] != 0;
+  }
+  for (int i = 0; used < 2 && i < n; ++i)
+    if (f[static_cast<size_t>(i)] == 0) {
+      f[static_cast<size_t>(i)] = 1;
+      ++used;
+    }
+  std::array<uint16_t, 288> leaf{};    // Symbols by increasing frequency.
+  std::array<uint32_t, 576> weight{};  // Leaves 0..m-1, then internal nodes m..2m-2.
+  std::array<uint16_t, 576> parent{};
+  std::array<uint8_t, 576> depth{};
+  for (;;) {
+    int m = 0;
+    for (int i = 0; i < n; ++i)
+      if (f[static_cast<size_t>(i)] != 0) leaf[static_cast<size_t>(m++)] = static_cast<uint16_t>(i);
+    std::sort(leaf.begin(), leaf.begin() + m,
+              [&](uint16_t a, uint16_t b) { return f[a] != f[b] ? f[a] < f[b] : a < b; });
+    for (int i = 0; i < m; ++i) weight[static_cast<size_t>(i)] = f[leaf[static_cast<size_t>(i)]];
+    // Two-queue Huffman: leaves in order, internal nodes in the order made (also sorted).
+    int next_leaf = 0, next_inner = m, made = m;
+    auto take = [&] {
+      if (next_leaf < m && (next_inner == made || weight[static_cast<size_t>(next_leaf)] <=
+                                                      weight[static_cast<size_t>(next_inner)]))
+        return next_leaf++;
+      return next_inner++;
+    };
+    while (made < 2 * m - 1) {
+      const int a = take(), b = take();
+      weight[static_cast<size_t>(made)] =
+          weight[static_cast<size_t>(a)] + weight[static_cast<size_t>(b)];
+      parent[static_cast<size_t>(a)] = parent[static_cast<size_t>(b)] = static_cast<uint16_t>(made);
+      ++made;
+    }
+    // Parents come after their children: depths from the root down.
+    const int root = 2 * m - 2;
+    depth[static_cast<size_t>(root)] = 0;
+    int longest = 0;
+    for (int i = root - 1; i >= 0; --i) {
+      depth[static_cast<size_t>(i)] =
+          static_cast<uint8_t>(depth[parent[static_cast<size_t>(i)]] + 1);
+      if (i < m) longest = std::max<int>(longest, depth[static_cast<size_t>(i)]);
+    }
+    if (longest <= max_bits) {
+      std::fill(lengths, lengths + n, uint8_t{0});
+      for (int i = 0; i < m; ++i)
+        lengths[leaf[static_cast<size_t>(i)]] = depth[static_cast<size_t>(i)];
+      return;
+    }
+    // Too deep (very skewed counts): flatten the distribution and build again.
+    for (int i = 0; i < n; ++i)
+      if (f[static_cast<size_t>(i)] != 0)
+        f[static_cast<size_t>(i)] = (f[static_cast<size_t>(i)] >> 1) | 1;
+  }
+}
+
+// Canonical codes (RFC 1951 3.2.2) for lengths[0..n), bit-reversed: deflate sends Huffman codes
+// most significant bit first into an LSB-first bit stream.
+void canonical_codes(const uint8_t* lengths, int n, uint16_t* codes) {
+  std::array<uint16_t, 16> count{}, next{};
+  for (int i = 0; i < n; ++i) ++count[lengths[i]];
+  count[0] = 0;
+  uint16_t code = 0;
+  for (int bits = 1; bits < 16; ++bits) {
+    code = static_cast<uint16_t>((code + count[static_cast<size_t>(bits - 1)]) << 1);
+    next[static_cast<size_t>(bits)] = code;
+  }
+  for (int i = 0; i < n; ++i) {
+    const int len = lengths[i];
+    if (len == 0) {
+      codes[i] = 0;
+      continue;
+    }
+    uint16_t c = next[static_cast<size_t>(len)]++, r = 0;
+    for (int b = 0; b < len; ++b, c = static_cast<uint16_t>(c >> 1))
+      r = static_cast<uint16_t>((r << 1) | (c & 1));
+    codes[i] = r;
+  }
+}
+
+// An LSB-first bit stream written into memory with at least 8 bytes of slack past its end.
+class BitWriter {
+ public:
+  explicit BitWriter(uint8_t* p) : p_(p) {}
+  // acc_ holds fewer than 8 bits after each flush(); callers put at most 56 bits in between.
+  void put(uint64_t bits, int n) {
+    acc_ |= bits << n_;
+    n_ += n;
+  }
+  void flush() {
+    uint64_t v = acc_;
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    std::memcpy(p_, &v, 8);
+    const int bytes = n_ >> 3;
+    p_ += bytes;
+    acc_ = bytes == 0 ? acc_ : acc_ >> (8 * bytes);
+    n_ &= 7;
+  }
+  // Pads with zero bits to a byte boundary.
+  void align() {
+    flush();
+    if (n_ > 0) {
+      n_ = 8;
+      flush();
+    }
+  }
+  void bytes(const uint8_t* src, size_t n) {
+    assert(n_ == 0);
+    std::memcpy(p_, src, n);
+    p_ += n;
+  }
+  uint8_t* position() const { return p_; }
+  int pending_bits() const { return n_; }
+
+ private:
+  uint8_t* p_;
+  uint64_t acc_ = 0;
+  int n_ = 0;
+};
+
+// A stored block header (BFINAL 0, BTYPE 00), the padding to a byte, LEN and NLEN.
+void put_stored_header(BitWriter& w, size_t len) {
+  w.put(0, 3);
+  w.align();
+  const uint8_t h[4] = {static_cast<uint8_t>(len), static_cast<uint8_t>(len >> 8),
+                        static_cast<uint8_t>(~len), static_cast<uint8_t>(~len >> 8)};
+  w.bytes(h, 4);
+}
+
+// One block of `in`: dynamic Huffman over literals, or stored when that would be smaller.
+void literal_block(std::span<const uint8_t> in, BitWriter& w) {
+  std::array<uint32_t, kLiteralCodes> freq{};
+  {
+    // Four tables break the store-to-load chain of equal neighbouring bytes.
+    std::array<std::array<uint32_t, 256>, 4> h{};
+    const uint8_t* s = in.data();
+    size_t i = 0;
+    for (; i + 4 <= in.size(); i += 4) {
+      ++h[0][s[i]];
+      ++h[1][s[i + 1]];
+      ++h[2][s[i + 2]];
+      ++h[3][s[i + 3]];
+    }
+    for (; i < in.size(); ++i) ++h[0][s[i]];
+    for (size_t b = 0; b < 256; ++b) freq[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+  }
+  freq[kEndOfBlock] = 1;
+  uint8_t lit_len[kLiteralCodes];
+  huffman_lengths(freq.data(), kLiteralCodes, kMaxLiteralBits, lit_len);
+
+  // The lengths of both alphabets, run-length coded (RFC 1951 3.2.7: 17 and 18 repeat zeros).
+  // No length or distance codes occur; the distance alphabet is two 1-bit codes, as zlib sends.
+  uint8_t all[kLiteralCodes + 2];
+  std::memcpy(all, lit_len, kLiteralCodes);
+  all[kLiteralCodes] = all[kLiteralCodes + 1] = 1;
+  struct Op {
+    uint8_t symbol, extra;
+  };
+  std::array<Op, kLiteralCodes + 2> ops{};
+  size_t n_ops = 0;
+  std::array<uint32_t, 19> cl_freq{};
+  for (size_t i = 0; i < sizeof all;) {
+    size_t run = 1;
+    if (all[i] == 0)
+      while (i + run < sizeof all && all[i + run] == 0 && run < 138) ++run;
+    if (all[i] == 0 && run >= 11) {
+      ops[n_ops++] = {18, static_cast<uint8_t>(run - 11)};
+    } else if (all[i] == 0 && run >= 3) {
+      ops[n_ops++] = {17, static_cast<uint8_t>(run - 3)};
+    } else {
+      run = 1;
+      ops[n_ops++] = {all[i], 0};
+    }
+    ++cl_freq[ops[n_ops - 1].symbol];
+    i += run;
+  }
+  uint8_t cl_len[19];
+  huffman_lengths(cl_freq.data(), 19, kMaxCodeLengthBits, cl_len);
+  int hclen = 19;
+  while (hclen > 4 && cl_len[kCodeLengthOrder[hclen - 1]] == 0) --hclen;
+
+  auto extra_bits = [](uint8_t symbol) {
+    return symbol == 16 ? 2 : symbol == 17 ? 3 : symbol == 18 ? 7 : 0;
+  };
+  uint64_t bits = 3 + 5 + 5 + 4 + 3 * static_cast<uint64_t>(hclen);
+  for (size_t i = 0; i < n_ops; ++i)
+    bits += static_cast<uint64_t>(cl_len[ops[i].symbol] + extra_bits(ops[i].symbol));
+  for (int s = 0; s < kLiteralCodes; ++s)
+    bits += uint64_t{freq[static_cast<size_t>(s)]} * lit_len[s];
+  const size_t stored_blocks = (in.size() + kMaxStored - 1) / kMaxStored;
+  const size_t stored_bytes = in.size() + 5 * stored_blocks;
+  const bool stored = (bits + 7) / 8 >= stored_bytes;
+
+  if (stored) {
+    for (size_t at = 0; at < in.size(); at += kMaxStored) {
+      const size_t n = std::min(kMaxStored, in.size() - at);
+      put_stored_header(w, n);
+      w.bytes(in.data() + at, n);
+    }
+    return;
+  }
+
+  // BFINAL 0, BTYPE 10 (dynamic), HLIT 257 - 257, HDIST 2 - 1, HCLEN.
+  w.put(0b100, 3);
+  w.put(0, 5);
+  w.put(1, 5);
+  w.put(static_cast<uint64_t>(hclen - 4), 4);
+  w.flush();
+  for (int i = 0; i < hclen; ++i) {
+    w.put(cl_len[kCodeLengthOrder[i]], 3);
+    w.flush();
+  }
+  uint16_t cl_code[19];
+  canonical_codes(cl_len, 19, cl_code);
+  for (size_t i = 0; i < n_ops; ++i) {
+    const uint8_t s = ops[i].symbol;
+    w.put(cl_code[s], cl_len[s]);
+    w.put(ops[i].extra, extra_bits(s));
+    w.flush();
+  }
+  uint16_t code[kLiteralCodes];
+  canonical_codes(lit_len, kLiteralCodes, code);
+  // Up to 3 codes of at most 15 bits on top of 7 pending: one flush per 3 literals. A local
+  // copy of the writer: its state stays in registers (stores through `w` could alias it).
+  BitWriter lw = w;
+  const uint8_t* s = in.data();
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    lw.put(code[s[i]], lit_len[s[i]]);
+    lw.put(code[s[i + 1]], lit_len[s[i + 1]]);
+    lw.put(code[s[i + 2]], lit_len[s[i + 2]]);
+    lw.flush();
+  }
+  for (; i < in.size(); ++i) {
+    lw.put(code[s[i]], lit_len[s[i]]);
+    lw.flush();
+  }
+  w = lw;
+  w.put(code[kEndOfBlock], lit_len[kEndOfBlock]);
+  w.flush();
+}
+
 }  // namespace
 
 double sampled_deflate_ratio(std::span<const uint8_t> in) {
@@ -98,6 +359,20 @@ double sampled_deflate_ratio(std::span<const uint8_t> in) {
   }
   deflateEnd(&z);
   return static_cast<double>(total_out) / static_cast<double>(total_in);
+}
+
+void deflate_literals(std::span<const uint8_t> in, rfb::ByteBuffer& out) {
+  const size_t blocks = (in.size() + kLiteralBlock - 1) / kLiteralBlock;
+  // Each block is at most its stored form (5 bytes of header) plus a byte of padding; then the
+  // marker (a byte of padding, 4 of LEN/NLEN) and BitWriter's slack.
+  const size_t bound = in.size() + 6 * blocks + 6 + 8;
+  const size_t before = out.size();
+  uint8_t* const base = out.grow_for_overwrite(bound);
+  BitWriter w(base);
+  for (size_t at = 0; at < in.size(); at += kLiteralBlock)
+    literal_block(in.subspan(at, std::min(kLiteralBlock, in.size() - at)), w);
+  put_stored_header(w, 0);  // The sync-flush marker: an empty stored block.
+  out.truncate(before + static_cast<size_t>(w.position() - base));
 }
 
 struct ZlibStream::Chunk {
@@ -192,6 +467,33 @@ void ZlibStream::compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& o
   deflate_sync(*z_, in, out);
 }
 
+void ZlibStream::compress_literals(std::span<const std::span<const uint8_t>> pieces,
+                                   rfb::ByteBuffer& out, rfb::TaskRunner* runner) {
+  // Literal blocks need no dictionary: pieces are independent, in parallel at no cost in ratio.
+  if (!runner || runner->concurrency() <= 1) {
+    for (const auto& p : pieces) {
+      if (p.empty()) continue;
+      deflate_literals(p, out);
+      remember(p);
+    }
+  } else {
+    while (chunks_.size() < pieces.size()) chunks_.push_back(std::make_unique<Chunk>());
+    runner->run(pieces.size(), [&](size_t i) {
+      Chunk& c = *chunks_[i];
+      c.out.clear();
+      if (!pieces[i].empty()) deflate_literals(pieces[i], c.out);
+    });
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      out.append(chunks_[i]->out.span());
+      chunks_[i]->out.clear();
+      chunks_[i]->out.shrink_to(kKeptChunkCapacity);
+      remember(pieces[i]);
+    }
+  }
+  // z_ did not see this input: the next deflate through it starts over, primed with its end.
+  z_stale_ = true;
+}
+
 void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level,
                           rfb::TaskRunner* runner, int strategy) {
   const size_t lanes = runner ? runner->concurrency() : 1;
@@ -215,6 +517,10 @@ void ZlibStream::compress_pieces(std::span<const std::span<const uint8_t>> piece
   begin(level, strategy, out);
   size_t busy = 0;
   for (const auto& p : pieces) busy += p.empty() ? 0 : 1;
+  if (strategy_ == Z_HUFFMAN_ONLY && level_ > 0) {
+    compress_literals(pieces, out, busy > 1 ? runner : nullptr);
+    return;
+  }
   if (!runner || runner->concurrency() <= 1 || busy <= 1) {
     for (const auto& p : pieces) {
       if (p.empty()) continue;

@@ -20,6 +20,16 @@ namespace vncd::enc {
 // strategy for data deflate barely shrinks (photos after ZRLE's tile coder).
 double sampled_deflate_ratio(std::span<const uint8_t> in);
 
+// Input bytes per block of deflate_literals(): each block gets its own Huffman table.
+inline constexpr size_t kLiteralBlock = 16 * 1024;
+
+// Appends `in` as raw deflate blocks (RFC 1951) that code literals only: dynamic Huffman blocks
+// with one table per kLiteralBlock bytes, or stored blocks where those would be smaller; then an
+// empty stored block (what a Z_SYNC_FLUSH ends with), so the output ends on a byte boundary and
+// continues any raw deflate stream that ended on one. The format of zlib's Z_HUFFMAN_ONLY at a
+// fraction of its CPU: no per-symbol tally, no match state, a word-at-a-time bit writer.
+void deflate_literals(std::span<const uint8_t> in, rfb::ByteBuffer& out);
+
 class ZlibStream {
  public:
   // Input shorter than this per chunk is not worth a chunk of its own: each chunk costs a
@@ -43,7 +53,8 @@ class ZlibStream {
   // the 32 KiB before it (deflateSetDictionary) and ended by a sync flush, so their concatenation
   // is the same single zlib stream the client inflates (slightly larger: matches cannot cross a
   // chunk boundary's lazy state).
-  // `strategy` is zlib's (Z_DEFAULT_STRATEGY, Z_RLE, ...), for this call on.
+  // `strategy` is zlib's (Z_DEFAULT_STRATEGY, Z_RLE, ...), for this call on; Z_HUFFMAN_ONLY at
+  // level > 0 is deflate_literals() (the same format), not zlib.
   void compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level = -1,
                 rfb::TaskRunner* runner = nullptr, int strategy = Z_DEFAULT_STRATEGY);
 
@@ -69,6 +80,9 @@ class ZlibStream {
   void remember(std::span<const uint8_t> in);
   void begin(int level, int strategy, rfb::ByteBuffer& out);
   void compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& out);
+  // Z_HUFFMAN_ONLY (level > 0): deflate_literals() per piece instead of zlib.
+  void compress_literals(std::span<const std::span<const uint8_t>> pieces, rfb::ByteBuffer& out,
+                         rfb::TaskRunner* runner);
 
   // The stream is raw deflate; the 2-byte zlib header (RFC 1950) is written by us once at the
   // start, so chunks deflated by other z_streams continue the same stream. The Adler-32 trailer

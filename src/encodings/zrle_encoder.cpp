@@ -56,10 +56,11 @@ void ZrleEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext&
     }
     if (strategy < 0) {
       // Tile data deflate barely shrinks (photos: the tile coder left raw tiles with no repeats)
-      // costs deflate's full match search for ~1%: Z_RLE finds the runs that remain at a third
-      // of the CPU (bench/encode "deflate ZRLE tiles" rows).
-      strategy =
-          sampled_deflate_ratio(spans[largest]) > kIncompressibleRatio ? Z_RLE : Z_DEFAULT_STRATEGY;
+      // costs deflate's full match search for ~1%: Huffman coding alone (deflate_literals, no
+      // zlib) keeps nearly all the gain at a small fraction of the CPU (bench/encode "deflate
+      // ZRLE tiles" rows).
+      strategy = sampled_deflate_ratio(spans[largest]) > kIncompressibleRatio ? Z_HUFFMAN_ONLY
+                                                                              : Z_DEFAULT_STRATEGY;
     }
     stream_.compress_pieces(spans, out, level, n > 1 ? ctx.runner : nullptr, strategy);
   }

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <random>
+#include <utility>
 
 #include "encodings/palette.h"
 #include "encodings/pixels.h"
@@ -145,6 +147,111 @@ TEST(ZlibStream, PiecesContinueTheStreamSerialAndParallel) {
                           round == 0 ? Z_RLE : Z_DEFAULT_STRATEGY);
       }
       EXPECT_EQ(inflate_all(z, out, want.size()), want) << round;
+    }
+    inflateEnd(&z);
+  }
+}
+
+// Raw inflate of one whole deflate_literals() output.
+std::vector<uint8_t> inflate_raw(const rfb::ByteBuffer& in, size_t expect) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, -15), Z_OK);
+  std::vector<uint8_t> out = inflate_all(z, in, expect);
+  inflateEnd(&z);
+  return out;
+}
+
+// Bytes zlib's own Z_HUFFMAN_ONLY makes of `in` (level 1, up to a sync flush).
+size_t zlib_huffman_size(const std::vector<uint8_t>& in) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_HUFFMAN_ONLY), Z_OK);
+  std::vector<uint8_t> out(in.size() + in.size() / 8 + 1024);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+  const size_t n = out.size() - z.avail_out;
+  deflateEnd(&z);
+  return n;
+}
+
+TEST(DeflateLiterals, RoundTripsEveryKindOfInput) {
+  std::mt19937 rng(11);
+  std::vector<std::pair<const char*, std::vector<uint8_t>>> cases;
+  cases.push_back({"empty", {}});
+  cases.push_back({"one byte", {7}});
+  cases.push_back({"one value", std::vector<uint8_t>(100000, 200)});
+  std::vector<uint8_t> noise(200000);
+  for (auto& b : noise) b = static_cast<uint8_t>(rng());
+  cases.push_back({"noise", noise});
+  // Symbol k appears fib(k) times: an unlimited Huffman code would be 20 bits deep.
+  std::vector<uint8_t> skewed;
+  for (uint32_t k = 1, a = 1, b = 1; k <= 21; ++k, b = a + b, a = b - a)
+    skewed.insert(skewed.end(), a, static_cast<uint8_t>(k));
+  std::shuffle(skewed.begin(), skewed.end(), rng);
+  cases.push_back({"skewed", skewed});
+  std::vector<uint8_t> smooth(300000);  // Photo-like residuals: small values, a few large.
+  std::geometric_distribution<int> g(0.3);
+  for (auto& b : smooth) b = static_cast<uint8_t>(rng() % 2 ? g(rng) : -g(rng));
+  cases.push_back({"smooth", smooth});
+  for (const auto& [name, data] : cases) {
+    rfb::ByteBuffer out;
+    out.u8(0xEE);  // Existing content is kept.
+    deflate_literals(data, out);
+    ASSERT_EQ(out.data()[0], 0xEE) << name;
+    rfb::ByteBuffer payload;
+    payload.append(std::span<const uint8_t>(out.data() + 1, out.size() - 1));
+    // Ends with the sync-flush marker.
+    ASSERT_GE(payload.size(), 4u) << name;
+    EXPECT_EQ(payload.data()[payload.size() - 1], 0xFF) << name;
+    EXPECT_EQ(inflate_raw(payload, data.size()), data) << name;
+    // Never much worse than stored, and as good as zlib's Huffman-only coding (within 1%).
+    const size_t blocks = (data.size() + kLiteralBlock - 1) / kLiteralBlock;
+    EXPECT_LE(payload.size(), data.size() + 6 * blocks + 6) << name;
+    if (data.size() >= 1000) {
+      EXPECT_LE(payload.size(), zlib_huffman_size(data) * 101 / 100 + 64) << name;
+    }
+  }
+}
+
+// Z_HUFFMAN_ONLY pieces (deflate_literals) interleave with zlib's output in one stream, serial
+// and in parallel; later zlib rounds refer back into data the literal blocks carried.
+TEST(ZlibStream, HuffmanOnlyPiecesContinueTheStream) {
+  server::WorkerPool pool(2);
+  for (rfb::TaskRunner* runner :
+       {static_cast<rfb::TaskRunner*>(nullptr), static_cast<rfb::TaskRunner*>(&pool)}) {
+    ZlibStream s(2);
+    z_stream z{};
+    ASSERT_EQ(inflateInit(&z), Z_OK);
+    std::mt19937 rng(3);
+    std::vector<uint8_t> previous(30000);
+    for (auto& b : previous) b = static_cast<uint8_t>(rng());
+    for (int round = 0; round < 6; ++round) {
+      const bool huffman = round % 2 == 1;
+      std::vector<std::vector<uint8_t>> parts(3);
+      for (auto& p : parts) {
+        // A repeat of the last round's end (a match for the zlib rounds), then compressible
+        // bytes, then random ones: unique strings, so level 2's short hash chains find them.
+        p = previous;
+        for (int i = 0; i < 70000; ++i) p.push_back(static_cast<uint8_t>(rng() % 8));
+        for (int i = 0; i < 30000; ++i) p.push_back(static_cast<uint8_t>(rng()));
+      }
+      if (round == 3) parts[1].clear();
+      std::vector<std::span<const uint8_t>> spans(parts.begin(), parts.end());
+      std::vector<uint8_t> want;
+      for (const auto& p : parts) want.insert(want.end(), p.begin(), p.end());
+      rfb::ByteBuffer out;
+      s.compress_pieces(spans, out, -1, runner, huffman ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY);
+      EXPECT_EQ(inflate_all(z, out, want.size()), want) << round;
+      if (round == 2) {
+        // The round's start repeats the literal round's end: found only through the priming.
+        ZlibStream fresh(2);
+        rfb::ByteBuffer alone;
+        fresh.compress_pieces(spans, alone, -1, runner);
+        EXPECT_LT(out.size() + 5000, alone.size());
+      }
+      previous.assign(want.end() - 30000, want.end());
     }
     inflateEnd(&z);
   }
