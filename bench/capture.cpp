@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,8 +33,17 @@ constexpr int kWidth = 1920;
 constexpr int kHeight = 1080;
 constexpr int kWarmups = 5;
 
+// CPU time of the calling thread: capture()'s own work, without the X server's (wall time has
+// both).
+double thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 struct Timing {
   double median_us = 0, min_us = 0, max_us = 0;
+  double cpu_median_us = 0;                                    // Our thread's CPU time.
   double grabbed = 0, compared = 0, copied = 0, requests = 0;  // Per capture.
   double direct = 0, made = 0;  // Grabs straight into the frame, frames made in MIT-SHM.
   double found = 0;             // Fraction of captures that reported a change.
@@ -63,6 +73,7 @@ class Painter {
 Timing measure(X11FrameSource& source, int runs, const std::function<void(int)>& before,
                const std::function<void()>& hint = {}) {
   std::vector<double> us;
+  std::vector<double> cpu;
   vncd::rfb::FramePtr last;  // Held like the server holds its latest frame.
   X11CaptureStats start{};
   int found = 0;
@@ -70,9 +81,11 @@ Timing measure(X11FrameSource& source, int runs, const std::function<void(int)>&
     if (i == 0) start = source.stats();
     if (before) before(i);
     if (hint) hint();
+    const double c0 = thread_cpu_us();
     const auto t0 = std::chrono::steady_clock::now();
     auto c = source.capture();
     const auto t1 = std::chrono::steady_clock::now();
+    const double c1 = thread_cpu_us();
     if (!c) {
       std::fprintf(stderr, "capture failed: %s\n", c.error().message().c_str());
       std::exit(1);
@@ -80,15 +93,18 @@ Timing measure(X11FrameSource& source, int runs, const std::function<void(int)>&
     last = c->frame;
     if (i >= 0) {
       us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      cpu.push_back(c1 - c0);
       if (!c->changed.empty()) ++found;
     }
   }
   std::sort(us.begin(), us.end());
+  std::sort(cpu.begin(), cpu.end());
   const X11CaptureStats end = source.stats();
   Timing t;
   t.median_us = us[us.size() / 2];
   t.min_us = us.front();
   t.max_us = us.back();
+  t.cpu_median_us = cpu[cpu.size() / 2];
   const double n = runs;
   t.grabbed = static_cast<double>(end.pixels_grabbed - start.pixels_grabbed) / n;
   t.compared = static_cast<double>(end.pixels_compared - start.pixels_compared) / n;
@@ -101,9 +117,9 @@ Timing measure(X11FrameSource& source, int runs, const std::function<void(int)>&
 }
 
 void print_row(const char* mode, const char* scenario, const Timing& t) {
-  std::printf("%-9s %-26s %10.1f %10.1f %10.1f %11.0f %11.0f %9.0f %8.1f %6.1f %5.2f %6.2f\n", mode,
-              scenario, t.median_us, t.min_us, t.max_us, t.grabbed, t.compared, t.copied,
-              t.requests, t.direct, t.made, t.found);
+  std::printf("%-9s %-26s %10.1f %10.1f %10.1f %8.1f %11.0f %11.0f %9.0f %8.1f %6.1f %5.2f %6.2f\n",
+              mode, scenario, t.median_us, t.min_us, t.max_us, t.cpu_median_us, t.grabbed,
+              t.compared, t.copied, t.requests, t.direct, t.made, t.found);
 }
 
 std::unique_ptr<X11FrameSource> open_source(const std::string& display, bool damage,
@@ -194,16 +210,16 @@ int main(int argc, char** argv) {
   painter.fill(screen);
 
   std::printf(
-      "capture() on Xvfb %dx%dx24, MIT-SHM, frames %s, median of %d runs (us); per capture: "
-      "pixels\n"
+      "capture() on Xvfb %dx%dx24, MIT-SHM, frames %s, median of %d runs (us; cpu: median\n"
+      "of our thread's CPU time, without the X server's); per capture: pixels\n"
       "grabbed from X, compared, copied between frames; grab requests (ShmGetImage or\n"
       "CopyArea into the shared pixmap, batched); of those, grabs straight into the frame\n"
       "(direct); frames made in new MIT-SHM segments; fraction of captures that reported a\n"
       "change\n\n",
       kWidth, kHeight, shm_frames ? "in shared memory" : "on the heap", runs);
-  std::printf("%-9s %-26s %10s %10s %10s %11s %11s %9s %8s %6s %5s %6s\n", "mode", "scenario",
-              "median", "min", "max", "grabbed", "compared", "copied", "requests", "direct", "made",
-              "found");
+  std::printf("%-9s %-26s %10s %10s %10s %8s %11s %11s %9s %8s %6s %5s %6s\n", "mode", "scenario",
+              "median", "min", "max", "cpu", "grabbed", "compared", "copied", "requests", "direct",
+              "made", "found");
 
   for (bool damage : {true, false}) {
     auto source = open_source(xvfb->display(), damage, shm_frames);
