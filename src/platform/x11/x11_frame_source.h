@@ -3,7 +3,7 @@
 // row-sampling poller) says may have changed and reporting the pixels that really did (per tile,
 // the bounding box of its differences). Owns its own X connection; every call on the loop thread.
 // With MIT-SHM its frames live in segments the X server writes into directly; they may be
-// released on any thread (the X side is detached by the next capture).
+// released on any thread (the next capture takes the segment back to reuse or detach it).
 #pragma once
 
 #include <cstddef>
@@ -72,7 +72,7 @@ struct X11CaptureStats {
 };
 
 class ShmImage;   // MIT-SHM segment + XImage, RAII; defined in the .cpp.
-class ShmFrames;  // Makes frames in MIT-SHM segments and detaches them; defined in the .cpp.
+class ShmFrames;  // Frames in MIT-SHM segments: made, taken back, reused; defined in the .cpp.
 class X11Damage;
 
 class X11FrameSource final : public rfb::FrameSource {
@@ -138,7 +138,7 @@ class X11FrameSource final : public rfb::FrameSource {
   ShmImage* strip();
   // Stops using MIT-SHM (strip and frames) for this connection.
   void give_up_shm();
-  // The pool's allocator: a frame in a new shared segment, or null (then a heap frame).
+  // The pool's allocator: a frame in a shared segment (reused or new), or null (a heap frame).
   std::shared_ptr<rfb::Frame> make_shm_frame(rfb::Size size, const rfb::PixelFormat& format);
   // One (Shm)GetImage of an area that fits the strip.
   Result<void> grab_piece(const Grab& g, rfb::Frame& frame);
