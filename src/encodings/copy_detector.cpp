@@ -314,6 +314,14 @@ void carry_spans(Context& c, const Rect& box, int p, const std::vector<uint8_t>&
 // Vertical scrolls of the full width of `box`.
 void detect_scroll(Context& c, const Rect& box) {
   const int h = box.h;
+  // Rows an earlier op wrote to (in part) are out: a run's destination must be unwritten. When
+  // that is every row (a small group beside a scroll already found), nothing can be found here
+  // and nothing is hashed.
+  std::vector<uint8_t> covered(static_cast<size_t>(h), 0);
+  for (const Rect& r : c.written.intersected(box).rects()) {
+    std::fill(covered.begin() + (r.y - box.y), covered.begin() + (r.bottom() - box.y), uint8_t{1});
+  }
+  if (std::find(covered.begin(), covered.end(), uint8_t{0}) == covered.end()) return;
   const int sy0 = std::max(0, box.y - (h - 1));
   const int sy1 = std::min(c.height, box.bottom() + h - 1);
   const size_t len = static_cast<size_t>(box.w) * c.bpp;
@@ -395,11 +403,6 @@ void detect_scroll(Context& c, const Rect& box) {
                     });
   candidates.resize(keep);
 
-  // Rows an earlier op wrote to (in part) are out: a run's destination must be unwritten.
-  std::vector<uint8_t> covered(static_cast<size_t>(h), 0);
-  for (const Rect& r : c.written.intersected(box).rects()) {
-    std::fill(covered.begin() + (r.y - box.y), covered.begin() + (r.bottom() - box.y), uint8_t{1});
-  }
   for (const auto& [count, dy] : candidates) {
     std::vector<std::pair<int, int>> runs;  // [first, last) row indices into the box.
     int start = -1;
