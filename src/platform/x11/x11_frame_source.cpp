@@ -39,8 +39,9 @@ constexpr int64_t kBatchedGrabCostPixels = 4096;
 constexpr int kWidenNumerator = 2;
 constexpr int kWidenDenominator = 3;
 
-// `plan` with its wide rectangles widened to full-width bands (merged where they touch) and the
-// rest, minus those bands, planned again.
+// `plan` with its wide rectangles widened to full-width bands and the rest, minus those bands,
+// planned again. Each band is a round trip of its own (no batching into the strip), so bands
+// closer than a round trip's worth of pixels are fetched as one.
 std::vector<rfb::Rect> widen_to_rows(const std::vector<rfb::Rect>& plan, int width,
                                      int64_t request_cost) {
   rfb::Region rows;
@@ -53,8 +54,16 @@ std::vector<rfb::Rect> widen_to_rows(const std::vector<rfb::Rect>& plan, int wid
     }
   }
   if (rows.empty()) return plan;
+  std::vector<rfb::Rect> out;
+  for (const rfb::Rect& band : rows.rects()) {  // Top to bottom.
+    if (!out.empty() && int64_t{band.y - out.back().bottom()} * width < kGrabRequestCostPixels) {
+      out.back().h = band.bottom() - out.back().y;
+      rows.add(out.back());
+    } else {
+      out.push_back(band);
+    }
+  }
   rest.subtract(rows);
-  std::vector<rfb::Rect> out = rows.rects();
   if (!rest.empty()) {
     const std::vector<rfb::Rect> more = plan_grabs(rest, request_cost);
     out.insert(out.end(), more.begin(), more.end());

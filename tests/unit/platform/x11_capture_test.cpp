@@ -417,6 +417,41 @@ TEST_F(X11ShmFramesTest, FullWidthAreasGoStraightIntoTheFrame) {
   EXPECT_FALSE(source->has_shm_strip());
 }
 
+TEST_F(X11ShmFramesTest, NearbyBandsAreOneRequestFarOnesTwo) {
+  auto source = make_source();
+  ASSERT_TRUE(source);
+  (void)capture_ok(*source);
+  // 22 rows apart (in different 32-row tiles, so each is reported on its own): fetching the gap
+  // costs less than a round trip.
+  X11CaptureStats s = source->stats();
+  const Rect a{0, 40, 640, 8};
+  const Rect b{0, 70, 640, 8};
+  fill(a, fresh_colour());
+  fill(b, fresh_colour());
+  rfb::Capture c = capture_ok(*source);
+  Region both(a);
+  both.add(b);
+  EXPECT_EQ(c.changed, both);  // Only what changed, although the gap was grabbed too.
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  X11CaptureStats after = source->stats();
+  EXPECT_EQ(after.grabs_into_frame - s.grabs_into_frame, 1);
+  EXPECT_EQ(after.pixels_grabbed - s.pixels_grabbed, 640 * 38);
+
+  // 300 rows apart: two requests.
+  s = after;
+  const Rect d{0, 400, 640, 8};
+  fill(a, fresh_colour());
+  fill(d, fresh_colour());
+  c = capture_ok(*source);
+  Region far(a);
+  far.add(d);
+  EXPECT_EQ(c.changed, far);
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+  after = source->stats();
+  EXPECT_EQ(after.grabs_into_frame - s.grabs_into_frame, 2);
+  EXPECT_EQ(after.pixels_grabbed - s.pixels_grabbed, 640 * 16);
+}
+
 TEST_F(X11ShmFramesTest, NarrowAreasGoThroughTheStrip) {
   auto source = make_source();
   ASSERT_TRUE(source);
