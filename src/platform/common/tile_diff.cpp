@@ -178,6 +178,9 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
   if (size.empty()) return rfb::Region();
   const size_t bpp = static_cast<size_t>(after.format().bytes_per_pixel());
   assert(bpp == 1 || bpp == 2 || bpp == 4);
+  // Boxes are found in bytes and divided by bpp; a format without whole bytes per pixel cannot
+  // be compared, so every candidate tile is reported changed rather than none.
+  if (bpp == 0) return snap_to_tiles(candidates, size, tile);
   std::vector<rfb::Rect> runs;
 
   const int tiles_x = (size.width + tile - 1) / tile;
