@@ -337,6 +337,200 @@ void literal_block(std::span<const uint8_t> in, BitWriter& w) {
   w.flush();
 }
 
+// deflate_matches(): greedy LZ77 with one candidate per hash, coded in dynamic Huffman blocks.
+constexpr int kLengthSymbols = 286;  // 0..255, end-of-block, 29 length codes (RFC 1951 3.2.5).
+constexpr int kDistanceSymbols = 30;
+constexpr int kMinMatch = 3, kMaxMatch = 258;
+constexpr size_t kMaxDistance = 32768;
+constexpr int kHashBits = 15;
+// Positions inside a match are hashed only for matches up to this long (zlib's level 1 rule):
+// longer ones are skipped over, which costs little ratio and most of the time.
+constexpr int kMaxInsert = 4;
+// Input bytes per Huffman block: at most one stored block's worth, as the output bound assumes.
+constexpr size_t kMatchBlock = kMaxStored;
+
+// RFC 1951 3.2.5: length code base values and extra bits for codes 257..285.
+constexpr uint16_t kLengthBase[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                      15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                      67, 83, 99, 115, 131, 163, 195, 227, 258};
+constexpr uint8_t kLengthExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+constexpr uint16_t kDistanceBase[30] = {
+    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+constexpr uint8_t kDistanceExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                        6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+
+struct CodeTables {
+  std::array<uint8_t, kMaxMatch + 1> length_code{};  // Match length -> code index 0..28.
+  std::array<uint8_t, 512> distance_code{};          // See distance_code_of().
+  CodeTables() {
+    for (int c = 0; c < 29; ++c) {
+      const int end = c == 28 ? kMaxMatch + 1 : kLengthBase[c + 1];
+      for (int l = kLengthBase[c]; l < end; ++l)
+        length_code[static_cast<size_t>(l)] = static_cast<uint8_t>(c);
+    }
+    length_code[kMaxMatch] = 28;  // 258 has its own code (227..257 take code 27).
+    for (int c = 0; c < 30; ++c) {
+      const int end = c == 29 ? 32769 : kDistanceBase[c + 1];
+      for (int d = kDistanceBase[c]; d < end; ++d) {
+        if (d <= 256)
+          distance_code[static_cast<size_t>(d - 1)] = static_cast<uint8_t>(c);
+        else
+          distance_code[256 + static_cast<size_t>((d - 1) >> 7)] = static_cast<uint8_t>(c);
+      }
+    }
+  }
+  // zlib's two-level table: distances 1..256 directly, larger ones by their top bits.
+  int distance_code_of(size_t d) const {
+    return d <= 256 ? distance_code[d - 1] : distance_code[256 + ((d - 1) >> 7)];
+  }
+};
+const CodeTables& code_tables() {
+  static const CodeTables t;  // Immutable once built (thread-safe static initialisation).
+  return t;
+}
+
+// A literal (distance 0, value the byte) or a match (length, distance).
+struct Symbol {
+  uint16_t distance;
+  uint16_t value;
+};
+
+// Code lengths for both alphabets, run-length coded with 17 and 18 (zero runs) as RFC 1951 3.2.7
+// allows across the two; returns the ops and fills the code length code's frequencies.
+size_t code_length_ops(const uint8_t* all, size_t n, std::array<uint8_t, 2 * 320>& ops,
+                       std::array<uint32_t, 19>& cl_freq) {
+  size_t n_ops = 0;
+  for (size_t i = 0; i < n;) {
+    size_t run = 1;
+    if (all[i] == 0)
+      while (i + run < n && all[i + run] == 0 && run < 138) ++run;
+    uint8_t symbol = all[i], extra = 0;
+    if (all[i] == 0 && run >= 11) {
+      symbol = 18;
+      extra = static_cast<uint8_t>(run - 11);
+    } else if (all[i] == 0 && run >= 3) {
+      symbol = 17;
+      extra = static_cast<uint8_t>(run - 3);
+    } else {
+      run = 1;
+    }
+    ops[2 * n_ops] = symbol;
+    ops[2 * n_ops + 1] = extra;
+    ++n_ops;
+    ++cl_freq[symbol];
+    i += run;
+  }
+  return n_ops;
+}
+
+int extra_bits_of(uint8_t cl_symbol) {
+  return cl_symbol == 16 ? 2 : cl_symbol == 17 ? 3 : cl_symbol == 18 ? 7 : 0;
+}
+
+// One block: `symbols` code `in` (the block's input, for the stored form).
+void match_block(std::span<const uint8_t> in, const Symbol* symbols, size_t n_symbols,
+                 const uint32_t* lit_freq, const uint32_t* dist_freq, BitWriter& w) {
+  const CodeTables& t = code_tables();
+  uint8_t lit_len[kLengthSymbols], dist_len[kDistanceSymbols];
+  huffman_lengths(lit_freq, kLengthSymbols, kMaxLiteralBits, lit_len);
+  huffman_lengths(dist_freq, kDistanceSymbols, kMaxLiteralBits, dist_len);
+  int hlit = kLengthSymbols, hdist = kDistanceSymbols;
+  while (hlit > 257 && lit_len[hlit - 1] == 0) --hlit;
+  while (hdist > 1 && dist_len[hdist - 1] == 0) --hdist;
+  uint8_t len[kLengthSymbols + kDistanceSymbols];  // Both alphabets' lengths, back to back.
+  std::memcpy(len, lit_len, static_cast<size_t>(hlit));
+  std::memcpy(len + hlit, dist_len, static_cast<size_t>(hdist));
+  std::array<uint8_t, 2 * 320> ops{};
+  std::array<uint32_t, 19> cl_freq{};
+  const size_t n_ops = code_length_ops(len, static_cast<size_t>(hlit + hdist), ops, cl_freq);
+  uint8_t cl_len[19];
+  huffman_lengths(cl_freq.data(), 19, kMaxCodeLengthBits, cl_len);
+  int hclen = 19;
+  while (hclen > 4 && cl_len[kCodeLengthOrder[hclen - 1]] == 0) --hclen;
+
+  uint64_t bits = 3 + 5 + 5 + 4 + 3 * static_cast<uint64_t>(hclen);
+  for (size_t i = 0; i < n_ops; ++i)
+    bits += static_cast<uint64_t>(cl_len[ops[2 * i]] + extra_bits_of(ops[2 * i]));
+  for (int s = 0; s < kLengthSymbols; ++s) {
+    const uint64_t extra = s > 256 ? kLengthExtra[s - 257] : 0;
+    bits += uint64_t{lit_freq[s]} * (lit_len[s] + extra);
+  }
+  for (int s = 0; s < kDistanceSymbols; ++s)
+    bits += uint64_t{dist_freq[s]} * (dist_len[s] + uint64_t{kDistanceExtra[s]});
+  if ((bits + 7) / 8 >= in.size() + 5 * ((in.size() + kMaxStored - 1) / kMaxStored)) {
+    for (size_t at = 0; at < in.size(); at += kMaxStored) {
+      const size_t n = std::min(kMaxStored, in.size() - at);
+      put_stored_header(w, n);
+      w.bytes(in.data() + at, n);
+    }
+    return;
+  }
+
+  w.put(0b100, 3);  // BFINAL 0, BTYPE 10 (dynamic).
+  w.put(static_cast<uint64_t>(hlit - 257), 5);
+  w.put(static_cast<uint64_t>(hdist - 1), 5);
+  w.put(static_cast<uint64_t>(hclen - 4), 4);
+  w.flush();
+  for (int i = 0; i < hclen; ++i) {
+    w.put(cl_len[kCodeLengthOrder[i]], 3);
+    w.flush();
+  }
+  uint16_t cl_code[19];
+  canonical_codes(cl_len, 19, cl_code);
+  for (size_t i = 0; i < n_ops; ++i) {
+    const uint8_t s = ops[2 * i];
+    w.put(cl_code[s], cl_len[s]);
+    w.put(ops[2 * i + 1], extra_bits_of(s));
+    w.flush();
+  }
+  uint16_t lit_code[kLengthSymbols], dist_code[kDistanceSymbols];
+  canonical_codes(lit_len, kLengthSymbols, lit_code);
+  canonical_codes(dist_len, kDistanceSymbols, dist_code);
+  BitWriter lw = w;  // In registers: stores through `w` could alias it.
+  for (size_t i = 0; i < n_symbols; ++i) {
+    const Symbol s = symbols[i];
+    if (s.distance == 0) {
+      lw.put(lit_code[s.value], lit_len[s.value]);
+    } else {
+      // At most 15 + 5 + 15 + 13 bits on top of 7 pending.
+      const int lc = t.length_code[s.value];
+      lw.put(lit_code[257 + lc], lit_len[257 + lc]);
+      lw.put(static_cast<uint64_t>(s.value - kLengthBase[lc]), kLengthExtra[lc]);
+      const int dc = t.distance_code_of(s.distance);
+      lw.put(dist_code[dc], dist_len[dc]);
+      lw.put(static_cast<uint64_t>(s.distance - kDistanceBase[dc]), kDistanceExtra[dc]);
+    }
+    lw.flush();
+  }
+  lw.put(lit_code[kEndOfBlock], lit_len[kEndOfBlock]);
+  lw.flush();
+  w = lw;
+}
+
+inline uint32_t hash3(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  return ((v & 0xFFFFFF) * 2654435761u) >> (32 - kHashBits);
+}
+
+// Length of the common prefix of a and b, at most `limit` bytes.
+inline size_t match_length(const uint8_t* a, const uint8_t* b, size_t limit) {
+  size_t m = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; m + 8 <= limit; m += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + m, 8);
+      std::memcpy(&y, b + m, 8);
+      if (x != y) return m + static_cast<size_t>(std::countr_zero(x ^ y) / 8);
+    }
+  }
+  while (m < limit && a[m] == b[m]) ++m;
+  return m;
+}
+
 }  // namespace
 
 double sampled_deflate_ratio(std::span<const uint8_t> in) {
@@ -362,6 +556,7 @@ double sampled_deflate_ratio(std::span<const uint8_t> in) {
 }
 
 void deflate_literals(std::span<const uint8_t> in, rfb::ByteBuffer& out) {
+  static_assert(kLiteralBlock <= kMaxStored, "the output bound assumes one stored block each");
   const size_t blocks = (in.size() + kLiteralBlock - 1) / kLiteralBlock;
   // Each block is at most its stored form (5 bytes of header) plus a byte of padding; then the
   // marker (a byte of padding, 4 of LEN/NLEN) and BitWriter's slack.
@@ -372,6 +567,58 @@ void deflate_literals(std::span<const uint8_t> in, rfb::ByteBuffer& out) {
   for (size_t at = 0; at < in.size(); at += kLiteralBlock)
     literal_block(in.subspan(at, std::min(kLiteralBlock, in.size() - at)), w);
   put_stored_header(w, 0);  // The sync-flush marker: an empty stored block.
+  out.truncate(before + static_cast<size_t>(w.position() - base));
+}
+
+void deflate_matches(std::span<const uint8_t> in, rfb::ByteBuffer& out) {
+  const CodeTables& t = code_tables();
+  const size_t n = in.size();
+  const size_t blocks = (n + kMatchBlock - 1) / kMatchBlock;
+  // As deflate_literals(): no block is larger than its stored form plus a byte of padding.
+  const size_t bound = n + 6 * blocks + 6 + 8;
+  const size_t before = out.size();
+  uint8_t* const base = out.grow_for_overwrite(bound);
+  BitWriter w(base);
+  std::vector<uint32_t> head(size_t{1} << kHashBits, 0);  // Last position + 1 per hash.
+  std::vector<Symbol> symbols(n == 0 ? 0 : std::min(n, kMatchBlock));
+  const uint8_t* const s = in.data();
+  for (size_t start = 0; start < n; start += kMatchBlock) {
+    const size_t end = std::min(n, start + kMatchBlock);
+    std::array<uint32_t, kLengthSymbols> lit_freq{};
+    std::array<uint32_t, kDistanceSymbols> dist_freq{};
+    size_t ns = 0;
+    size_t i = start;
+    while (i < end) {
+      // hash3 loads 4 bytes; matches stay inside the block.
+      if (i + 4 <= n && end - i >= static_cast<size_t>(kMinMatch)) {
+        const uint32_t h = hash3(s + i);
+        const size_t candidate = head[h];
+        head[h] = static_cast<uint32_t>(i + 1);
+        if (candidate != 0 && i - (candidate - 1) <= kMaxDistance) {
+          const size_t m =
+              match_length(s + candidate - 1, s + i, std::min<size_t>(kMaxMatch, end - i));
+          if (m >= static_cast<size_t>(kMinMatch)) {
+            const size_t distance = i - (candidate - 1);
+            symbols[ns++] = {static_cast<uint16_t>(distance), static_cast<uint16_t>(m)};
+            ++lit_freq[257 + static_cast<size_t>(t.length_code[m])];
+            ++dist_freq[static_cast<size_t>(t.distance_code_of(distance))];
+            if (m <= static_cast<size_t>(kMaxInsert))
+              for (size_t k = i + 1; k < i + m && k + 4 <= n; ++k)
+                head[hash3(s + k)] = static_cast<uint32_t>(k + 1);
+            i += m;
+            continue;
+          }
+        }
+      }
+      symbols[ns++] = {0, s[i]};
+      ++lit_freq[s[i]];
+      ++i;
+    }
+    lit_freq[kEndOfBlock] = 1;
+    match_block(in.subspan(start, end - start), symbols.data(), ns, lit_freq.data(),
+                dist_freq.data(), w);
+  }
+  put_stored_header(w, 0);  // The sync-flush marker.
   out.truncate(before + static_cast<size_t>(w.position() - base));
 }
 
@@ -467,13 +714,15 @@ void ZlibStream::compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& o
   deflate_sync(*z_, in, out);
 }
 
-void ZlibStream::compress_literals(std::span<const std::span<const uint8_t>> pieces,
-                                   rfb::ByteBuffer& out, rfb::TaskRunner* runner) {
-  // Literal blocks need no dictionary: pieces are independent, in parallel at no cost in ratio.
+void ZlibStream::compress_independent(std::span<const std::span<const uint8_t>> pieces,
+                                      rfb::ByteBuffer& out, rfb::TaskRunner* runner,
+                                      void (*deflater)(std::span<const uint8_t>,
+                                                       rfb::ByteBuffer&)) {
+  // These deflaters use no dictionary: pieces are independent, in parallel at no cost in ratio.
   if (!runner || runner->concurrency() <= 1) {
     for (const auto& p : pieces) {
       if (p.empty()) continue;
-      deflate_literals(p, out);
+      deflater(p, out);
       remember(p);
     }
   } else {
@@ -481,7 +730,7 @@ void ZlibStream::compress_literals(std::span<const std::span<const uint8_t>> pie
     runner->run(pieces.size(), [&](size_t i) {
       Chunk& c = *chunks_[i];
       c.out.clear();
-      if (!pieces[i].empty()) deflate_literals(pieces[i], c.out);
+      if (!pieces[i].empty()) deflater(pieces[i], c.out);
     });
     for (size_t i = 0; i < pieces.size(); ++i) {
       out.append(chunks_[i]->out.span());
@@ -518,7 +767,11 @@ void ZlibStream::compress_pieces(std::span<const std::span<const uint8_t>> piece
   size_t busy = 0;
   for (const auto& p : pieces) busy += p.empty() ? 0 : 1;
   if (strategy_ == Z_HUFFMAN_ONLY && level_ > 0) {
-    compress_literals(pieces, out, busy > 1 ? runner : nullptr);
+    compress_independent(pieces, out, busy > 1 ? runner : nullptr, deflate_literals);
+    return;
+  }
+  if (strategy_ == kGreedyMatches) {
+    compress_independent(pieces, out, busy > 1 ? runner : nullptr, deflate_matches);
     return;
   }
   if (!runner || runner->concurrency() <= 1 || busy <= 1) {

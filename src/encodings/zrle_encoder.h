@@ -20,8 +20,12 @@ class ZrleEncoder final : public rfb::Encoder {
   // Used when the client sends no CompressLevel pseudo-encoding. TigerVNC's default too: the
   // tile coder already removes most redundancy, so higher levels cost CPU for a few per cent.
   static constexpr int kDefaultCompressLevel = 2;
-  // Tile data whose level-1 samples deflate to more than this fraction is sent with Z_RLE.
+  // Tile data whose level-1 samples deflate to more than this fraction is sent Huffman-only.
   static constexpr double kIncompressibleRatio = 0.8;
+  // Other tile data goes through ZlibStream::kGreedyMatches at compression levels 1..this when
+  // the round's largest band holds at least kGreedyMinBytes; otherwise through zlib.
+  static constexpr int kGreedyMaxLevel = 2;
+  static constexpr size_t kGreedyMinBytes = 64 * 1024;
   // A band is whole 64-row tile rows holding at least this many bytes of client pixels: big
   // enough to keep deflate's chunks efficient, small enough that a few of them are cheap.
   static constexpr size_t kBandBytes = 256 * 1024;

@@ -3,7 +3,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <random>
+#include <string>
 #include <utility>
 
 #include "encodings/palette.h"
@@ -215,9 +217,72 @@ TEST(DeflateLiterals, RoundTripsEveryKindOfInput) {
   }
 }
 
-// Z_HUFFMAN_ONLY pieces (deflate_literals) interleave with zlib's output in one stream, serial
-// and in parallel; later zlib rounds refer back into data the literal blocks carried.
-TEST(ZlibStream, HuffmanOnlyPiecesContinueTheStream) {
+// Bytes zlib makes of `in` at `level` (default strategy, up to a sync flush).
+size_t zlib_size(const std::vector<uint8_t>& in, int level) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::vector<uint8_t> out(in.size() + in.size() / 8 + 1024);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+  const size_t n = out.size() - z.avail_out;
+  deflateEnd(&z);
+  return n;
+}
+
+TEST(DeflateMatches, RoundTripsEveryKindOfInput) {
+  std::mt19937 rng(17);
+  std::vector<std::pair<const char*, std::vector<uint8_t>>> cases;
+  cases.push_back({"empty", {}});
+  cases.push_back({"one byte", {7}});
+  cases.push_back({"four bytes", {1, 1, 1, 1}});
+  cases.push_back({"one value", std::vector<uint8_t>(100000, 200)});  // Runs past 258.
+  std::vector<uint8_t> noise(150000);
+  for (auto& b : noise) b = static_cast<uint8_t>(rng());
+  cases.push_back({"noise", noise});
+  // 3-byte pixels from a small palette with grain: matches at many distances, up to 32 KiB.
+  std::vector<uint8_t> pixels;
+  std::vector<std::array<uint8_t, 3>> colours(600);
+  for (auto& c : colours) c = {static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()), 7};
+  for (int i = 0; i < 120000; ++i) {
+    const auto& c = colours[rng() % colours.size()];
+    pixels.insert(pixels.end(), c.begin(), c.end());
+  }
+  cases.push_back({"pixels", pixels});
+  // Repeats exactly 32768 and 32769 bytes back (the window's edge), and lines of text.
+  std::vector<uint8_t> edge(32768 + 1000 + 2000);
+  for (size_t i = 0; i < edge.size(); ++i)
+    edge[i] = i < 33768 ? static_cast<uint8_t>(rng()) : edge[i - 33768];
+  cases.push_back({"window edge", edge});
+  std::string text;
+  for (int i = 0; i < 3000; ++i)
+    text += "line " + std::to_string(rng() % 500) + ": the quick fox\n";
+  cases.push_back({"text", std::vector<uint8_t>(text.begin(), text.end())});
+  for (const auto& [name, data] : cases) {
+    rfb::ByteBuffer out;
+    out.u8(0xEE);  // Existing content is kept.
+    deflate_matches(data, out);
+    ASSERT_EQ(out.data()[0], 0xEE) << name;
+    rfb::ByteBuffer payload;
+    payload.append(std::span<const uint8_t>(out.data() + 1, out.size() - 1));
+    ASSERT_GE(payload.size(), 4u) << name;
+    EXPECT_EQ(payload.data()[payload.size() - 1], 0xFF) << name;
+    EXPECT_EQ(inflate_raw(payload, data.size()), data) << name;
+    const size_t blocks = (data.size() + 65534) / 65535;
+    EXPECT_LE(payload.size(), data.size() + 6 * blocks + 6) << name;
+    // Close to zlib's fastest level (one candidate per hash against zlib's chains of four).
+    if (data.size() >= 1000) {
+      EXPECT_LE(payload.size(), zlib_size(data, 1) * 112 / 100 + 64) << name;
+    }
+  }
+}
+
+// Z_HUFFMAN_ONLY (deflate_literals) and kGreedyMatches (deflate_matches) pieces interleave with
+// zlib's output in one stream, serial and in parallel; later zlib rounds refer back into data
+// those blocks carried.
+TEST(ZlibStream, OwnDeflatersContinueTheStream) {
   server::WorkerPool pool(2);
   for (rfb::TaskRunner* runner :
        {static_cast<rfb::TaskRunner*>(nullptr), static_cast<rfb::TaskRunner*>(&pool)}) {
@@ -228,7 +293,9 @@ TEST(ZlibStream, HuffmanOnlyPiecesContinueTheStream) {
     std::vector<uint8_t> previous(30000);
     for (auto& b : previous) b = static_cast<uint8_t>(rng());
     for (int round = 0; round < 6; ++round) {
-      const bool huffman = round % 2 == 1;
+      const int strategy = round % 2 == 0   ? Z_DEFAULT_STRATEGY
+                           : round % 4 == 1 ? Z_HUFFMAN_ONLY
+                                            : ZlibStream::kGreedyMatches;
       std::vector<std::vector<uint8_t>> parts(3);
       for (auto& p : parts) {
         // A repeat of the last round's end (a match for the zlib rounds), then compressible
@@ -242,7 +309,7 @@ TEST(ZlibStream, HuffmanOnlyPiecesContinueTheStream) {
       std::vector<uint8_t> want;
       for (const auto& p : parts) want.insert(want.end(), p.begin(), p.end());
       rfb::ByteBuffer out;
-      s.compress_pieces(spans, out, -1, runner, huffman ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY);
+      s.compress_pieces(spans, out, -1, runner, strategy);
       EXPECT_EQ(inflate_all(z, out, want.size()), want) << round;
       if (round == 2) {
         // The round's start repeats the literal round's end: found only through the priming.

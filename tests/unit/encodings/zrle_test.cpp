@@ -553,6 +553,32 @@ TEST_P(RoundTrip, FullHdUiFrame) {
   expect_same_pixels(c, fb, "1920x1080");
 }
 
+// Full-width bands of photo pixels (ZRLE: Huffman-only literal blocks) and of raw tiles whose
+// pixels repeat from a few hundred colours (ZRLE: the greedy matcher, like the e2e plasma).
+TEST_P(RoundTrip, FullHdPhotoAndManyColourFrames) {
+  const int32_t e = GetParam();
+  Frame many(rfb::Size{1920, 512}, PixelFormat::rgb888());
+  std::mt19937 rng(21);
+  std::vector<uint32_t> colours(600);
+  for (auto& c : colours) c = rng() & 0xFFFFFF;
+  for (int y = 0; y < 512; ++y) {
+    uint8_t* row = many.mutable_row(y);
+    for (int x = 0; x < 1920; ++x) {
+      const uint32_t c = colours[rng() % colours.size()];
+      std::memcpy(row + static_cast<size_t>(x) * 4, &c, 4);
+    }
+  }
+  for (const Frame* c : {static_cast<const Frame*>(&many), static_cast<const Frame*>(nullptr)}) {
+    const Frame photo = test::make_photo_image(1920, 512, 5);
+    const Frame& f = c ? *c : photo;
+    auto enc = make_encoder(e);
+    auto dec = test::make_reference_decoder(e);
+    test::ClientFramebuffer fb(1920, 512, f.format());
+    round_trip(e, *enc, *dec, f, {Rect{0, 0, 1920, 512}}, fb);
+    expect_same_pixels(f, fb, c ? "many colours" : "photo");
+  }
+}
+
 TEST_P(RoundTrip, WideAndTallSolidsDoNotOverflowCounters) {
   const int32_t e = GetParam();
   for (const auto& [w, h] : {std::pair{65535, 1}, std::pair{1, 65535}, std::pair{4096, 64}}) {
