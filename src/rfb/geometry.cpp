@@ -143,6 +143,9 @@ Region Region::intersected(const Rect& r) const {
 }
 
 bool Region::operator==(const Region& o) const {
+  // pixman compares extents first, and an empty result of intersect() or subtract() can keep
+  // stale extents: two empty regions would compare unequal.
+  if (empty() || o.empty()) return empty() && o.empty();
   return pixman_region32_equal(const_cast<pixman_region32_t*>(&r_),
                                const_cast<pixman_region32_t*>(&o.r_));
 }

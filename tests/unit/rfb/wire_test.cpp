@@ -364,6 +364,20 @@ TEST(Geometry, RectIntersectAndRegionOps) {
   EXPECT_EQ(moved.area(), 125);
 }
 
+TEST(Geometry, EmptyRegionsAreEqualHoweverTheyWereMade) {
+  // An intersection that comes out empty may keep stale extents inside pixman.
+  Region a(Rect{0, 7, 10, 10});
+  a.intersect(Rect{20, 30, 5, 5});
+  Region b(Rect{100, 100, 3, 3});
+  b.subtract(Rect{100, 100, 3, 3});
+  ASSERT_TRUE(a.empty());
+  ASSERT_TRUE(b.empty());
+  EXPECT_TRUE(a == b);
+  EXPECT_TRUE(a == Region());
+  EXPECT_FALSE(a == Region(Rect{0, 0, 1, 1}));
+  EXPECT_FALSE(Region(Rect{0, 0, 1, 1}) == b);
+}
+
 }  // namespace
 }  // namespace vncd::rfb
 
