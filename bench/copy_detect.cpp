@@ -8,6 +8,7 @@
 // ranges (as a marker at the screen's edge makes it in bench/e2e's scroll workload).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -77,6 +78,47 @@ Frame make_noise(int w, int h, uint32_t seed) {
   for (size_t i = 0; i < f.stride() * static_cast<size_t>(h); i += 4) {
     const uint32_t v = rng();
     std::memcpy(f.mutable_data() + i, &v, 4);
+  }
+  return f;
+}
+
+// Like bench/e2e's drag workload window: a title bar, a smooth image, dark text on a light page,
+// and a 1-pixel black border (the X window's).
+Frame make_window(int w, int h, uint32_t seed) {
+  Frame f({w, h}, PixelFormat::rgb888());
+  fill(f, Rect{0, 0, w, h}, 0x00000000);
+  fill(f, Rect{1, 1, w - 2, h - 2}, 0x00f0f0ec);
+  fill(f, Rect{1, 1, w - 2, 24}, 0x003c5a96);
+  for (int y = 41; y < std::min(h - 1, 220); ++y) {
+    for (int x = 21; x < w - 20; ++x) {
+      const uint32_t r = static_cast<uint32_t>(128 + 100 * std::sin(x * 0.03));
+      const uint32_t g = static_cast<uint32_t>(128 + 100 * std::sin(y * 0.05 + x * 0.01));
+      const uint32_t b = static_cast<uint32_t>(128 + 100 * std::cos((x + y) * 0.02));
+      fill(f, Rect{x, y, 1, 1}, r << 16 | g << 8 | b);
+    }
+  }
+  std::mt19937 rng(seed);
+  for (int line = 240; line + 15 < h - 8; line += 15) {
+    for (int c = 0; c * 9 + 19 < w - 60; ++c) {
+      if (rng() % 7 == 0) continue;  // Spaces.
+      for (int gy = 2; gy < 13; ++gy) {
+        const uint32_t bits = rng();
+        for (int gx = 1; gx < 8; ++gx) {
+          if (bits & (1u << gx)) fill(f, Rect{10 + c * 9 + gx, line + gy, 1, 1}, 0x00141414);
+        }
+      }
+    }
+  }
+  return f;
+}
+
+// Like bench/e2e's desktop: rows of one colour, a vertical gradient.
+Frame make_gradient(int w, int h) {
+  Frame f({w, h}, PixelFormat::rgb888());
+  for (int y = 0; y < h; ++y) {
+    const uint32_t c = static_cast<uint32_t>((30 + y * 40 / h) << 16 | (60 + y * 50 / h) << 8 |
+                                             (110 + y * 60 / h));
+    fill(f, Rect{0, y, w, 1}, c);
   }
   return f;
 }
@@ -162,6 +204,20 @@ int main(int argc, char** argv) {
     Region tiles = tile_diff(before, after);
     cases.push_back(
         {"800x600 window moved, tiles", std::move(before), std::move(after), std::move(tiles)});
+  }
+  for (const bool textured : {false, true}) {
+    // bench/e2e's drag workload: a 600x400 window moved by (12, 7) over the desktop.
+    const Frame desktop =
+        textured ? make_text(kWidth, kHeight, 12) : make_gradient(kWidth, kHeight);
+    const Frame window = make_window(600, 400, 13);
+    Frame before = crop(desktop, Rect{0, 0, kWidth, kHeight});
+    Frame after = crop(desktop, Rect{0, 0, kWidth, kHeight});
+    paste(before, 640, 300, window, Rect{0, 0, 600, 400});
+    paste(after, 652, 307, window, Rect{0, 0, 600, 400});
+    Region tiles = tile_diff(before, after);
+    cases.push_back(
+        {textured ? "600x400 moved (12,7), text desktop" : "600x400 moved (12,7), gradient",
+         std::move(before), std::move(after), std::move(tiles)});
   }
   {
     Frame before = make_noise(kWidth, kHeight, 5);
@@ -269,6 +325,54 @@ int main(int argc, char** argv) {
       print_row(kept ? "  CopyDetector, rows hashed/step " + std::to_string(hashed / kRuns)
                      : "  detect_copies",
                 std::move(ms), std::move(cpu), d);
+    }
+  }
+  // Sequences: bench/e2e's drag workload, a 600x400 window moved by (12, 7) per step and bounced
+  // off the screen's edges, over a gradient and over a text desktop; damage = the changed tiles
+  // and the e2e marker's.
+  for (const bool textured : {false, true}) {
+    const std::string name =
+        std::string("sequence: drag 600x400 by (12,7)/step, ") + (textured ? "text" : "gradient");
+    if (name.find(only) == std::string::npos) continue;
+    std::printf("%s\n", name.c_str());
+    const Frame desktop =
+        textured ? make_text(kWidth, kHeight, 14) : make_gradient(kWidth, kHeight);
+    const Frame window = make_window(600, 400, 15);
+    std::vector<vncd::rfb::FramePtr> frames;
+    std::vector<Region> damage;
+    int x = 580, y = 348, dx = 12, dy = 7;
+    for (int i = 0; i <= kSteps; ++i) {
+      Frame f = crop(desktop, Rect{0, 0, kWidth, kHeight});
+      paste(f, x, y, window, Rect{0, 0, 600, 400});
+      frames.push_back(std::make_shared<const Frame>(std::move(f)));
+      if (i > 0) {
+        // bench/e2e's frame marker at the bottom left changes every step too, which stretches
+        // the damage's bounds over the screen.
+        damage.push_back(tile_diff(*frames[frames.size() - 2], *frames.back()));
+        damage.back().add(Rect{0, kHeight - 16, 16, 16});
+        damage.back().add(Rect{256, kHeight - 16, 16, 16});
+      }
+      if (x + dx < 0 || x + dx + 600 > kWidth) dx = -dx;
+      if (y + dy < 0 || y + dy + 400 > kHeight) dy = -dy;
+      x += dx, y += dy;
+    }
+    for (const bool kept : {false, true}) {
+      vncd::enc::CopyDetector detector;
+      std::vector<double> ms, cpu;
+      DetectedCopies d;
+      for (int i = 0; i < kSteps; ++i) {
+        const auto at = static_cast<size_t>(i);
+        const double c0 = thread_cpu_ms();
+        const auto t0 = std::chrono::steady_clock::now();
+        d = kept ? detector.detect(frames[at], frames[at + 1], damage[at])
+                 : vncd::enc::detect_copies(*frames[at], *frames[at + 1], damage[at]);
+        const auto t1 = std::chrono::steady_clock::now();
+        const double c1 = thread_cpu_ms();
+        if (i < kWarmups) continue;
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        cpu.push_back(c1 - c0);
+      }
+      print_row(kept ? "  CopyDetector" : "  detect_copies", std::move(ms), std::move(cpu), d);
     }
   }
   return 0;
