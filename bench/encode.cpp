@@ -7,11 +7,11 @@
 // pixels) and TurboJPEG alone (Tight's quality level 8 settings). With --threads N the planner
 // spreads each update over a local N-thread pool (cpu_ms is then the whole process's CPU time). The
 // "deflate ..." rows compare one serial deflate stream with ZlibStream's pigz-style chunks (2
-// and 4 lanes) and cheaper strategies on ZRLE's tile data and Zlib's raw pixels: bytes are the
-// ratio cost of the parallel split. Prints a table; writes CSV. First, the memory of one
-// connection's encoding path: per encoding and image, a fresh child process (its own pool)
-// sends two full-frame updates, and the growth of its peak RSS (VmHWM after, VmRSS before, with
-// the peak reset through /proc/self/clear_refs) is printed as peak_MB.
+// and 4 lanes), cheaper strategies and vncd's own deflaters ("own literals", "own greedy") on
+// ZRLE's tile data and Zlib's raw pixels: bytes are the ratio cost of each. Prints a table; writes
+// CSV. First, the memory of one connection's encoding path: per encoding and image, a fresh child
+// process (its own pool) sends two full-frame updates, and the growth of its peak RSS (VmHWM after,
+// VmRSS before, with the peak reset through /proc/self/clear_refs) is printed as peak_MB.
 //
 //   bench_encode [--threads N] [--quick] [--only ENCODING] [--image IMAGE] [CSV_PATH]
 //   (default for a full run: bench/results/encode.csv; a --quick, --only or --image run writes a
@@ -354,6 +354,19 @@ int main(int argc, char** argv) {
           rows.push_back(measure(
               what, img.name, [&, l = lvl, st = strategy] { return deflate_with(data, l, st); }));
         }
+        // vncd's own deflaters (zlib_stream.h): what ZlibStream uses for Z_HUFFMAN_ONLY and
+        // kGreedyMatches, one piece serial.
+        vncd::rfb::ByteBuffer own;
+        rows.push_back(measure("deflate " + label + " own literals", img.name, [&] {
+          own.clear();
+          vncd::enc::deflate_literals(data, own);
+          return own.size();
+        }));
+        rows.push_back(measure("deflate " + label + " own greedy", img.name, [&] {
+          own.clear();
+          vncd::enc::deflate_matches(data, own);
+          return own.size();
+        }));
       }
     }
     // TurboJPEG alone on the same pixels (rgb888 little endian is B,G,R,X in memory).
