@@ -538,40 +538,147 @@ uint64_t segment_hash(const uint8_t* p) {
   return h;
 }
 
-// The largest rectangle inside `area` where after[p] == before[p - (dx, dy)] and no earlier op
-// wrote: row by row, a histogram of how many rows each column has matched for, and the largest
-// rectangle under each histogram (the stack method), so O(area).
+// [l, r): a run of columns.
+struct Run {
+  int l;
+  int r;
+};
+
+// Calls f(l, r) for each run of the columns in `from` that no run of `minus` covers (both
+// sorted and disjoint).
+template <typename F>
+void each_difference(const std::vector<Run>& from, const std::vector<Run>& minus, F f) {
+  for (const Run& run : from) {
+    int x = run.l;
+    for (const Run& m : minus) {
+      if (m.l >= run.r) break;
+      if (m.r <= x) continue;
+      if (m.l > x) f(x, m.l);
+      x = std::max(x, m.r);
+    }
+    if (x < run.r) f(x, run.r);
+  }
+}
+
+// Pixels compared at once while looking for runs of matching pixels.
+constexpr int kChunk = 8;
+// A run of at least kMinCopyWidth pixels holds this many whole chunks wherever it starts.
+constexpr int kMinChunks = (kMinCopyWidth - 2 * (kChunk - 1) + kChunk - 1) / kChunk;
+static_assert(kMinChunks >= 1 && (kMinChunks + 2) * kChunk - 2 >= kMinCopyWidth);
+
+// The runs of at least kMinCopyWidth columns of row y of `area` where after[p] ==
+// before[p - (dx, dy)] and no rectangle of `blocked` lies, into `out`. Compares whole chunks,
+// and pixel by pixel only around runs of kMinChunks equal chunks (shorter runs cannot hold a
+// copy), so a row costs about area.w / kChunk compares however it matches.
+template <typename P>
+void match_runs(const Context& c, const Rect& area, int y, int dx, int dy,
+                const std::vector<Rect>& blocked, std::vector<Run>& out) {
+  out.clear();
+  const uint8_t* a = c.a_px(area.x, y);
+  const uint8_t* b = c.b_px(area.x - dx, y - dy);
+  const auto same = [&](int i) {
+    return load<P>(a + static_cast<size_t>(i) * sizeof(P)) ==
+           load<P>(b + static_cast<size_t>(i) * sizeof(P));
+  };
+  constexpr size_t kChunkBytes = kChunk * sizeof(P);
+  const int chunks = area.w / kChunk;
+  int done = 0;  // Columns before this are in `out` or known not to be.
+  for (int k = 0; k < chunks;) {
+    const size_t off = static_cast<size_t>(k) * kChunkBytes;
+    if (std::memcmp(a + off, b + off, kChunkBytes) != 0) {
+      ++k;
+      continue;
+    }
+    int end = k + 1;
+    while (end < chunks &&
+           std::memcmp(a + static_cast<size_t>(end) * kChunkBytes,
+                       b + static_cast<size_t>(end) * kChunkBytes, kChunkBytes) == 0) {
+      ++end;
+    }
+    if (end - k >= kMinChunks) {
+      int l = k * kChunk, r = end * kChunk;
+      while (l > done && same(l - 1)) --l;
+      while (r < area.w && same(r)) ++r;
+      out.push_back(Run{l, r});
+      done = r;
+    }
+    k = end;
+  }
+  if (!blocked.empty()) {
+    std::vector<Run> cut;
+    for (const Rect& rect : blocked) {
+      if (y >= rect.y && y < rect.bottom())
+        cut.push_back(Run{rect.x - area.x, rect.right() - area.x});
+    }
+    if (!cut.empty()) {
+      std::sort(cut.begin(), cut.end(), [](const Run& p, const Run& q) { return p.l < q.l; });
+      std::vector<Run> merged;  // Disjoint, for each_difference.
+      for (const Run& r : cut) {
+        if (!merged.empty() && r.l <= merged.back().r) {
+          merged.back().r = std::max(merged.back().r, r.r);
+        } else {
+          merged.push_back(r);
+        }
+      }
+      std::vector<Run> kept;
+      each_difference(out, merged, [&](int l, int r) { kept.push_back(Run{l, r}); });
+      out = std::move(kept);
+    }
+  }
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const Run& r) { return r.r - r.l < kMinCopyWidth; }),
+            out.end());
+}
+
+// The largest rectangle at least kMinCopyWidth wide inside `area` where after[p] ==
+// before[p - (dx, dy)] and no earlier op wrote (a narrower one is no copy): row by row, how many
+// rows each column has matched for, and the largest rectangle under that histogram (the stack
+// method). Rows are kept as runs of matching columns (match_runs), and a column's count as the
+// row its match began on, so a row that matches like the one before costs nothing beyond finding
+// its runs. The stack method, the costly part, runs only on a row with a column that does not
+// match on the next row (otherwise every rectangle ending there extends one row down, so none
+// is the largest), and only on runs wide and tall enough to beat the best so far.
 template <typename P>
 Rect largest_match(const Context& c, const Rect& area, int dx, int dy) {
   Rect best;
-  if (area.empty()) return best;
+  if (area.w < kMinCopyWidth || area.h < 1) return best;
   const std::vector<Rect> blocked = c.written.intersected(area).rects();
-  std::vector<int> heights(static_cast<size_t>(area.w) + 1, 0);  // +1: a sentinel of height 0.
+  const size_t w = static_cast<size_t>(area.w);
+  std::vector<int> since(w + 1, 0);  // The row column i's match began on, for columns in `cur`.
+  std::vector<Run> prev, cur, next;  // Runs of rows y - 1, y and y + 1.
   std::vector<int> stack;
+  match_runs<P>(c, area, area.y, dx, dy, blocked, next);
   for (int y = area.y; y < area.bottom(); ++y) {
-    const uint8_t* a = c.a_px(area.x, y);
-    const uint8_t* b = c.b_px(area.x - dx, y - dy);
-    for (int i = 0; i < area.w; ++i) {
-      const size_t off = static_cast<size_t>(i) * sizeof(P);
-      const bool same = load<P>(a + off) == load<P>(b + off);
-      heights[static_cast<size_t>(i)] = same ? heights[static_cast<size_t>(i)] + 1 : 0;
+    std::swap(prev, cur);
+    std::swap(cur, next);
+    const bool last = y + 1 == area.bottom();
+    if (last) {
+      next.clear();
+    } else {
+      match_runs<P>(c, area, y + 1, dx, dy, blocked, next);
     }
-    for (const Rect& r : blocked) {
-      if (y < r.y || y >= r.bottom()) continue;
-      std::fill(heights.begin() + (r.x - area.x), heights.begin() + (r.right() - area.x), 0);
-    }
-    stack.clear();
-    for (int i = 0; i <= area.w; ++i) {
-      const int hi = heights[static_cast<size_t>(i)];
-      while (!stack.empty() && heights[static_cast<size_t>(stack.back())] >= hi) {
-        const int top = heights[static_cast<size_t>(stack.back())];
-        stack.pop_back();
-        const int left = stack.empty() ? 0 : stack.back() + 1;
-        if (int64_t{top} * (i - left) > best.area()) {
-          best = Rect{area.x + left, y - top + 1, i - left, top};
+    each_difference(cur, prev,
+                    [&](int l, int r) { std::fill(since.begin() + l, since.begin() + r, y); });
+    bool lost = false;  // Some column of `cur` is not in `next`.
+    each_difference(cur, next, [&](int, int) { lost = true; });
+    if (!lost) continue;
+    const int rows = y - area.y + 1;
+    const auto height = [&](int i) { return y - since[static_cast<size_t>(i)] + 1; };
+    for (const Run& run : cur) {
+      if (int64_t{run.r - run.l} * rows <= best.area()) continue;
+      stack.clear();
+      for (int k = run.l; k <= run.r; ++k) {
+        const int hk = k < run.r ? height(k) : 0;  // 0 ends the run.
+        while (!stack.empty() && height(stack.back()) >= hk) {
+          const int top = height(stack.back());
+          stack.pop_back();
+          const int left = stack.empty() ? run.l : stack.back() + 1;
+          if (int64_t{top} * (k - left) > best.area()) {
+            best = Rect{area.x + left, y - top + 1, k - left, top};
+          }
         }
+        stack.push_back(k);
       }
-      stack.push_back(i);
     }
   }
   return best;

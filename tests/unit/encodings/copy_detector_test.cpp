@@ -348,6 +348,38 @@ TEST(CopyDetector, WindowMovedFarAwayIsOneCopy) {
   check_invariant(before, after, changed, d);
 }
 
+// A window with a title bar, text on a light page and a black border, as bench/e2e's drag
+// workload draws it.
+Frame make_window(int w, int h, uint32_t seed) {
+  Frame f({w, h}, PixelFormat::rgb888());
+  fill(f, Rect{0, 0, w, h}, 0x00000000);
+  fill(f, Rect{1, 1, w - 2, h - 2}, 0x00f0f0ec);
+  fill(f, Rect{1, 1, w - 2, 20}, 0x003c5a96);
+  const Frame text = make_text(w - 20, h - 40, seed, 1.0);
+  paste(f, 10, 30, text, Rect{0, 0, w - 20, h - 40});
+  return f;
+}
+
+// Moves compare whole pixels of each size.
+TEST(CopyDetector, MovedWindowInOtherPixelFormats) {
+  for (const PixelFormat& pf : {PixelFormat::rgb565(), PixelFormat::bgr233()}) {
+    const Frame desktop = test::make_ui_image(800, 600, 8);
+    const Frame window = make_window(300, 200, 63);
+    const Rect from{100, 120, 300, 200}, to{171, 93, 300, 200};
+    Frame before = copy_of(desktop), after = copy_of(desktop);
+    paste(before, from.x, from.y, window, Rect{0, 0, 300, 200});
+    paste(after, to.x, to.y, window, Rect{0, 0, 300, 200});
+    const Frame b = test::convert_frame(before, pf), a = test::convert_frame(after, pf);
+    const Region changed = diff(b, a);
+    const DetectedCopies d = detect_copies(b, a, changed);
+    ASSERT_FALSE(d.copies.empty());
+    EXPECT_EQ(d.copies[0].dst.x - d.copies[0].src_x, to.x - from.x);
+    EXPECT_EQ(d.copies[0].dst.y - d.copies[0].src_y, to.y - from.y);
+    EXPECT_GE(d.copies[0].dst.intersect(to).area(), to.area() * 9 / 10);
+    check_invariant(b, a, changed, d);
+  }
+}
+
 TEST(CopyDetector, MovesAreNotSearchedWhenMostOfTheScreenChanged) {
   // A big window moved while everything else changed too (video behind it): scrolls are still
   // looked for, moves are not (the search would cost more than it saves on such frames).
@@ -590,6 +622,42 @@ TEST(CopyDetectorSequence, RandomSequenceMatchesDetectCopies) {
     expect_same(d, detect_copies(*current, *after, changed));
     check_invariant(*current, *after, changed, d);
     if (HasFailure()) FAIL() << "iteration " << iter;
+    current = after;
+  }
+}
+
+// A window dragged over a textured desktop, through one detector as the server uses it, its
+// offset changing at the screen's edge: every step is one copy with the exact offset that covers
+// the window's new place, even though scattered desktop pixels match under the offset too and
+// damage far away (a clock) stretches the changed area's bounds.
+TEST(CopyDetectorSequence, DraggedWindowIsFoundEveryStep) {
+  const int w = 960, h = 640;
+  const Frame desktop = make_text(w, h, 61, 1.0);
+  const Frame window = make_window(300, 200, 62);
+  CopyDetector detector;
+  int x = 560, y = 300, dx = 12, dy = 7;
+  const auto frame_at = [&](int wx, int wy) {
+    Frame f = copy_of(desktop);
+    paste(f, wx, wy, window, Rect{0, 0, 300, 200});
+    return shared(std::move(f));
+  };
+  rfb::FramePtr current = frame_at(x, y);
+  for (int step = 0; step < 12; ++step) {
+    if (x + dx + 300 > w) dx = -dx;
+    if (y + dy + 200 > h) dy = -dy;
+    x += dx, y += dy;
+    const rfb::FramePtr after = frame_at(x, y);
+    Region changed = diff(*current, *after);
+    changed.add(Rect{0, h - 16, 16, 16});
+    const DetectedCopies d = detector.detect(current, after, changed);
+    ASSERT_FALSE(d.copies.empty()) << step;
+    const CopyOp& op = d.copies[0];
+    EXPECT_EQ(op.dst.x - op.src_x, dx) << step;
+    EXPECT_EQ(op.dst.y - op.src_y, dy) << step;
+    const Rect to{x, y, 300, 200};
+    EXPECT_GE(op.dst.intersect(to).area(), to.area() * 95 / 100) << step << " " << op.dst.str();
+    expect_same(d, detect_copies(*current, *after, changed));
+    check_invariant(*current, *after, changed, d);
     current = after;
   }
 }
