@@ -143,6 +143,18 @@ uint64_t hash_bytes(const uint8_t* p, size_t n) {
   return h ^ (h >> 33);
 }
 
+// A cheap key of a row of n >= 64 bytes: 16 bytes at five places across it. Rows with different
+// fingerprints differ; reading five cache lines of a row costs far less than hashing it.
+uint64_t fingerprint(const uint8_t* p, size_t n) {
+  uint64_t h = n;
+  for (size_t i = 0; i < 5; ++i) {
+    uint64_t v[2];
+    std::memcpy(v, p + i * (n - 16) / 4, sizeof v);
+    h = ((h ^ v[0]) * kMix ^ v[1]) * kMix;
+  }
+  return h ^ (h >> 29);
+}
+
 // One byte per kCell x kCell cell of the screen: 1 where `region` touches the cell.
 std::vector<uint8_t> cell_grid(const Region& region, int width, int height) {
   const int cw = (width + kCell - 1) / kCell;
@@ -326,20 +338,37 @@ void detect_scroll(Context& c, const Rect& box) {
   const int sy1 = std::min(c.height, box.bottom() + h - 1);
   const size_t len = static_cast<size_t>(box.w) * c.bpp;
 
+  // A row is hashed only if a row of the other frame has its fingerprint: rows with different
+  // fingerprints differ, so a row without one can neither vote nor match, and leaving it out of
+  // `index` changes no count of equal hashes. A moved window's rows (the box spans its old and
+  // new place) match nothing whole, and this saves hashing some thousand rows of both frames.
+  std::vector<uint64_t> fa(static_cast<size_t>(h)), fb(static_cast<size_t>(sy1 - sy0));
+  for (int i = 0; i < h; ++i)
+    fa[static_cast<size_t>(i)] = fingerprint(c.a_px(box.x, box.y + i), len);
+  for (int y = sy0; y < sy1; ++y)
+    fb[static_cast<size_t>(y - sy0)] = fingerprint(c.b_px(box.x, y), len);
+  std::vector<uint64_t> fa_sorted = fa, fb_sorted = fb;
+  std::sort(fa_sorted.begin(), fa_sorted.end());
+  std::sort(fb_sorted.begin(), fb_sorted.end());
+
   // Rows of `before` hashed when it was an earlier call's `after` are not hashed again.
   const detail::RowHashes::Span* known = find_span(c.before_hashes, box.x, box.w);
   std::vector<uint64_t> hb(static_cast<size_t>(sy1 - sy0));
+  std::vector<uint8_t> hb_known(hb.size(), 0);
   std::vector<std::pair<uint64_t, int>> index;  // (hash, row of before), sorted by hash.
   index.reserve(hb.size());
   for (int y = sy0; y < sy1; ++y) {
-    uint64_t& hash = hb[static_cast<size_t>(y - sy0)];
+    const size_t k = static_cast<size_t>(y - sy0);
     if (known != nullptr && known->known[static_cast<size_t>(y)]) {
-      hash = known->hash[static_cast<size_t>(y)];
-    } else {
-      hash = hash_bytes(c.b_px(box.x, y), len);
+      hb[k] = known->hash[static_cast<size_t>(y)];
+    } else if (std::binary_search(fa_sorted.begin(), fa_sorted.end(), fb[k])) {
+      hb[k] = hash_bytes(c.b_px(box.x, y), len);
       ++c.rows_hashed;
+    } else {
+      continue;
     }
-    index.emplace_back(hash, y);
+    hb_known[k] = 1;
+    index.emplace_back(hb[k], y);
   }
   std::sort(index.begin(), index.end());
 
@@ -354,21 +383,28 @@ void detect_scroll(Context& c, const Rect& box) {
   // which rows are hashed, never what is found.
   std::vector<uint8_t> hashed(static_cast<size_t>(h), 0);  // ha[i] is set.
   const int p = scroll_offset(c, box, sy0, sy1, index, ha, hashed);
+  const std::vector<uint8_t> sampled = hashed;
   std::vector<uint8_t> equal_at_p(p != 0 ? static_cast<size_t>(h) : 0, 0);
   for (int i = 0; i < h; ++i) {
     const int y = box.y + i;
     const bool in_range = p != 0 && y - p >= sy0 && y - p < sy1;
-    if (hashed[static_cast<size_t>(i)]) {
+    const size_t at_p = static_cast<size_t>(y - p - sy0);  // Used only when in_range.
+    if (sampled[static_cast<size_t>(i)]) {
       // A sample row: compared only when the hashes say it may be equal.
-      if (in_range && ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(y - p - sy0)]) {
+      if (in_range && hb_known[at_p] && ha[static_cast<size_t>(i)] == hb[at_p]) {
         equal_at_p[static_cast<size_t>(i)] = c.row_equal(box.x, y, box.w, 0, p) ? 1 : 0;
       }
-    } else if (in_range && c.row_equal(box.x, y, box.w, 0, p)) {
+    } else if (in_range && hb_known[at_p] && fa[static_cast<size_t>(i)] == fb[at_p] &&
+               c.row_equal(box.x, y, box.w, 0, p)) {
       equal_at_p[static_cast<size_t>(i)] = 1;
-      ha[static_cast<size_t>(i)] = hb[static_cast<size_t>(y - p - sy0)];
-    } else {
+      ha[static_cast<size_t>(i)] = hb[at_p];
+      hashed[static_cast<size_t>(i)] = 1;
+    } else if (std::binary_search(fb_sorted.begin(), fb_sorted.end(), fa[static_cast<size_t>(i)])) {
       ha[static_cast<size_t>(i)] = hash_bytes(c.a_px(box.x, y), len);
+      hashed[static_cast<size_t>(i)] = 1;
       ++c.rows_hashed;
+    } else {
+      continue;  // Equals no row of `before`: neither kept nor voting.
     }
     if (kept != nullptr) {
       kept->used = c.call;
@@ -414,7 +450,8 @@ void detect_scroll(Context& c, const Rect& box) {
         if (dy == p) {
           match = equal_at_p[static_cast<size_t>(i)] != 0;
         } else {
-          match = yb >= sy0 && yb < sy1 &&
+          match = yb >= sy0 && yb < sy1 && hashed[static_cast<size_t>(i)] &&
+                  hb_known[static_cast<size_t>(yb - sy0)] &&
                   ha[static_cast<size_t>(i)] == hb[static_cast<size_t>(yb - sy0)] &&
                   c.row_equal(box.x, box.y + i, box.w, 0, dy);
         }

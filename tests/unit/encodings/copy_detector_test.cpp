@@ -458,14 +458,15 @@ TEST(CopyDetectorSequence, ReusesTheRowHashesOfTheLastFrame) {
     // The whole screen is one group: all rows of both frames are needed. Rows of `after` that
     // equal `before`'s at the scroll's offset take their hash from there: only the top n (no
     // row n above them) and the exposed bottom n rows (unless equal by chance, like blank
-    // lines) are hashed, and before's rows only on the first step.
+    // lines, or like no row of `before` even in their fingerprint) are hashed, and before's
+    // rows only on the first step.
     const int64_t step = detector.rows_hashed() - hashed;
     if (i == 0) {
       // No earlier scroll: a sample of 16 rows of `after` votes for the offset first.
       EXPECT_GE(step, h);
       EXPECT_LE(step, h + 16 + 2 * n);
     } else {
-      EXPECT_GE(step, n) << i;
+      EXPECT_GE(step, n / 2) << i;
       EXPECT_LE(step, 2 * n) << i;
     }
     ASSERT_EQ(d.copies.size(), 1u);
@@ -508,15 +509,19 @@ TEST(CopyDetectorSequence, ANewScrollAmountIsFoundWithoutHashingEveryRow) {
   rfb::FramePtr current = shared(crop(tall, Rect{0, top, w, h}));
   const Region all(Rect{0, 0, w, h});
   bool first = true;
+  int last_n = 0;
   for (const int n : {13, 26, 13, 13, 39, -13}) {
     top += n;
     const rfb::FramePtr after = shared(crop(tall, Rect{0, top, w, h}));
     const int64_t hashed = detector.rows_hashed();
     const DetectedCopies d = detector.detect(current, after, all);
+    // Plus rows of `before` not hashed on the last step because no row of that step's `before`
+    // had their fingerprint: at most the rows that step exposed.
     if (!first) {
-      EXPECT_LE(detector.rows_hashed() - hashed, 16 + 2 * std::abs(n)) << n;
+      EXPECT_LE(detector.rows_hashed() - hashed, 16 + 2 * std::abs(n) + std::abs(last_n)) << n;
     }
     first = false;
+    last_n = n;
     ASSERT_FALSE(d.copies.empty()) << n;
     EXPECT_EQ(d.copies[0].src_y - d.copies[0].dst.y, n);
     expect_same(d, detect_copies(*current, *after, all));
@@ -570,9 +575,10 @@ TEST(CopyDetectorSequence, AnotherBeforeFrameIsHashedAgain) {
   const rfb::FramePtr before = shared(std::move(b2)), after = shared(std::move(c));
   const int64_t hashed = detector.rows_hashed();
   const DetectedCopies d = detector.detect(before, after, all);
-  // Every row of `before` is hashed (reused hashes would leave at most the 2n rows of `after`
-  // that do not equal `before`'s at the last offset).
-  EXPECT_GE(detector.rows_hashed() - hashed, h);
+  // Every row of `before` that a row of `after` may equal (all but about the n scrolled out) is
+  // hashed (reused hashes would leave at most the 2n rows of `after` that do not equal
+  // `before`'s at the last offset).
+  EXPECT_GE(detector.rows_hashed() - hashed, h - n);
   EXPECT_LE(detector.rows_hashed() - hashed, 2 * h);
   expect_same(d, detect_copies(*before, *after, all));
   check_invariant(*before, *after, all, d);
