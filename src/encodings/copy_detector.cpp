@@ -568,11 +568,23 @@ P load(const uint8_t* p) {
   return v;
 }
 
+constexpr uint64_t power(uint64_t base, int n) {
+  uint64_t r = 1;
+  for (int i = 0; i < n; ++i) r *= base;
+  return r;
+}
+
+// The rolling hash of kSegment pixels, sum of p[i] * kRollBase^(kSegment - 1 - i) (mod 2^64),
+// as four interleaved chains so the multiplies overlap instead of waiting on each other.
 template <typename P>
 uint64_t segment_hash(const uint8_t* p) {
-  uint64_t h = 0;
-  for (int i = 0; i < kSegment; ++i) h = h * kRollBase + load<P>(p + i * sizeof(P));
-  return h;
+  static_assert(kSegment % 4 == 0);
+  constexpr uint64_t kBase4 = power(kRollBase, 4);
+  uint64_t h[4] = {0, 0, 0, 0};
+  for (int i = 0; i < kSegment; i += 4) {
+    for (int r = 0; r < 4; ++r) h[r] = h[r] * kBase4 + load<P>(p + (i + r) * sizeof(P));
+  }
+  return ((h[0] * kRollBase + h[1]) * kRollBase + h[2]) * kRollBase + h[3];
 }
 
 // [l, r): a run of columns.
@@ -618,20 +630,25 @@ void match_runs(const Context& c, const Rect& area, int y, int dx, int dy,
            load<P>(b + static_cast<size_t>(i) * sizeof(P));
   };
   constexpr size_t kChunkBytes = kChunk * sizeof(P);
+  static_assert(kChunkBytes % 8 == 0);
+  // Inline word compares: a memcmp call per chunk was most of this function's time.
+  const auto chunk_equal = [&](int k) {
+    const uint8_t* pa = a + static_cast<size_t>(k) * kChunkBytes;
+    const uint8_t* pb = b + static_cast<size_t>(k) * kChunkBytes;
+    uint64_t d = 0;
+    for (size_t i = 0; i < kChunkBytes; i += 8)
+      d |= load<uint64_t>(pa + i) ^ load<uint64_t>(pb + i);
+    return d == 0;
+  };
   const int chunks = area.w / kChunk;
   int done = 0;  // Columns before this are in `out` or known not to be.
   for (int k = 0; k < chunks;) {
-    const size_t off = static_cast<size_t>(k) * kChunkBytes;
-    if (std::memcmp(a + off, b + off, kChunkBytes) != 0) {
+    if (!chunk_equal(k)) {
       ++k;
       continue;
     }
     int end = k + 1;
-    while (end < chunks &&
-           std::memcmp(a + static_cast<size_t>(end) * kChunkBytes,
-                       b + static_cast<size_t>(end) * kChunkBytes, kChunkBytes) == 0) {
-      ++end;
-    }
+    while (end < chunks && chunk_equal(end)) ++end;
     if (end - k >= kMinChunks) {
       int l = k * kChunk, r = end * kChunk;
       while (l > done && same(l - 1)) --l;
@@ -667,26 +684,43 @@ void match_runs(const Context& c, const Rect& area, int y, int dx, int dy,
             out.end());
 }
 
+// Columns [l, r) that have matched since row `start`: one bar of the histogram.
+struct Bar {
+  int l;
+  int r;
+  int start;
+};
+
 // The largest rectangle at least kMinCopyWidth wide inside `area` where after[p] ==
 // before[p - (dx, dy)] and no earlier op wrote (a narrower one is no copy): row by row, how many
 // rows each column has matched for, and the largest rectangle under that histogram (the stack
-// method). Rows are kept as runs of matching columns (match_runs), and a column's count as the
-// row its match began on, so a row that matches like the one before costs nothing beyond finding
-// its runs. The stack method, the costly part, runs only on a row with a column that does not
-// match on the next row (otherwise every rectangle ending there extends one row down, so none
-// is the largest), and only on runs wide and tall enough to beat the best so far.
+// method). Rows are kept as runs of matching columns (match_runs) and the histogram as bars of
+// columns whose match began on the same row, so a moved window is one bar however wide, and a
+// row that matches like the one before costs nothing beyond finding its runs. The stack method
+// runs only on a row with a column that does not match on the next row (otherwise every
+// rectangle ending there extends one row down, so none is the largest), and only on runs wide
+// and tall enough to beat the best so far.
 template <typename P>
 Rect largest_match(const Context& c, const Rect& area, int dx, int dy) {
   Rect best;
   if (area.w < kMinCopyWidth || area.h < 1) return best;
   const std::vector<Rect> blocked = c.written.intersected(area).rects();
-  const size_t w = static_cast<size_t>(area.w);
-  std::vector<int> since(w + 1, 0);  // The row column i's match began on, for columns in `cur`.
-  std::vector<Run> prev, cur, next;  // Runs of rows y - 1, y and y + 1.
-  std::vector<int> stack;
+  std::vector<Run> cur, next;    // Runs of rows y and y + 1.
+  std::vector<Bar> bars, nbars;  // Row y's histogram (sorted, within `cur`'s runs).
+  struct Open {
+    int l;
+    int height;
+  };
+  std::vector<Open> stack;
+  const auto add_bar = [&](int l, int r, int start) {
+    if (!nbars.empty() && nbars.back().r == l && nbars.back().start == start) {
+      nbars.back().r = r;
+    } else {
+      nbars.push_back(Bar{l, r, start});
+    }
+  };
   match_runs<P>(c, area, area.y, dx, dy, blocked, next);
   for (int y = area.y; y < area.bottom(); ++y) {
-    std::swap(prev, cur);
     std::swap(cur, next);
     const bool last = y + 1 == area.bottom();
     if (last) {
@@ -694,28 +728,50 @@ Rect largest_match(const Context& c, const Rect& area, int dx, int dy) {
     } else {
       match_runs<P>(c, area, y + 1, dx, dy, blocked, next);
     }
-    each_difference(cur, prev,
-                    [&](int l, int r) { std::fill(since.begin() + l, since.begin() + r, y); });
+    // Columns that matched on the row above keep their bar's start; the others start here.
+    nbars.clear();
+    size_t j = 0;
+    for (const Run& run : cur) {
+      int x = run.l;
+      while (j < bars.size() && bars[j].r <= run.l) ++j;
+      for (size_t k = j; k < bars.size() && bars[k].l < run.r; ++k) {
+        const int l = std::max(bars[k].l, run.l), r = std::min(bars[k].r, run.r);
+        if (l > x) add_bar(x, l, y);
+        add_bar(l, r, bars[k].start);
+        x = r;
+      }
+      if (x < run.r) add_bar(x, run.r, y);
+    }
+    std::swap(bars, nbars);
     bool lost = false;  // Some column of `cur` is not in `next`.
     each_difference(cur, next, [&](int, int) { lost = true; });
     if (!lost) continue;
     const int rows = y - area.y + 1;
-    const auto height = [&](int i) { return y - since[static_cast<size_t>(i)] + 1; };
+    size_t b = 0;
     for (const Run& run : cur) {
-      if (int64_t{run.r - run.l} * rows <= best.area()) continue;
-      stack.clear();
-      for (int k = run.l; k <= run.r; ++k) {
-        const int hk = k < run.r ? height(k) : 0;  // 0 ends the run.
-        while (!stack.empty() && height(stack.back()) >= hk) {
-          const int top = height(stack.back());
-          stack.pop_back();
-          const int left = stack.empty() ? run.l : stack.back() + 1;
-          if (int64_t{top} * (k - left) > best.area()) {
-            best = Rect{area.x + left, y - top + 1, k - left, top};
+      while (b < bars.size() && bars[b].r <= run.l) ++b;
+      size_t e = b;
+      while (e < bars.size() && bars[e].l < run.r) ++e;
+      if (int64_t{run.r - run.l} * rows > best.area()) {
+        // The stack method over bars: each pops the taller open ones, whose rectangles end at
+        // its left edge; the run's end (height 0) pops the rest.
+        stack.clear();
+        for (size_t k = b; k <= e; ++k) {
+          const int x = k < e ? bars[k].l : run.r;
+          const int height = k < e ? y - bars[k].start + 1 : 0;
+          int l = x;
+          while (!stack.empty() && stack.back().height >= height) {
+            const Open top = stack.back();
+            stack.pop_back();
+            if (int64_t{top.height} * (x - top.l) > best.area()) {
+              best = Rect{area.x + top.l, y - top.height + 1, x - top.l, top.height};
+            }
+            l = top.l;
           }
+          stack.push_back(Open{l, height});
         }
-        stack.push_back(k);
       }
+      b = e;
     }
   }
   return best;
@@ -783,8 +839,7 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
 
   // Rolling hash of `before` at every x of every kScanRowStep-th row, in the cells `sources`
   // touches (a moved window's old place changed too); each hit votes.
-  uint64_t top_power = 1;  // kRollBase^(kSegment-1), to drop the leftmost pixel.
-  for (int i = 1; i < kSegment; ++i) top_power *= kRollBase;
+  constexpr uint64_t top_power = power(kRollBase, kSegment - 1);  // Drops the leftmost pixel.
   const std::vector<uint8_t> source_cells = cell_grid(sources, c.width, c.height);
   const Rect search = sources.bounds();
   VoteTable votes;
