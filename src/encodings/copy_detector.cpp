@@ -7,9 +7,11 @@
 #include "encodings/copy_detector.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <utility>
 
 namespace vncd::enc {
@@ -38,18 +40,27 @@ constexpr size_t kMaxHashSpans = 16;
 constexpr int64_t kSpanMemory = 32;
 
 // Moves. Anchors are kSegment-pixel row segments of `after` every kAnchorStepX pixels on every
-// row; `before` is hashed at every x on every kScanRowStep-th row, so about 1/kScanRowStep of a
-// moved area's anchors find their source whatever the offset.
+// kAnchorStepY-th row; `before` is hashed at every x on every kScanRowStep-th row. The two row
+// steps are coprime, so whatever the offset, one anchor row in kScanRowStep finds its source
+// (every row was anchored before: a third of the anchors finds a 600x400 window as surely, and
+// building and checking them was a fifth of the search).
 constexpr int kSegment = 32;
 constexpr int kAnchorStepX = 64;
+constexpr int kAnchorStepY = 3;
 constexpr int kScanRowStep = 4;
+static_assert(std::gcd(kAnchorStepY, kScanRowStep) == 1);
+static_assert(kSegment < kMinCopyWidth);
 constexpr int kMaxAnchorRepeats = 4;
 constexpr int kMinMoveVotes = 3;
 constexpr int kMaxMoveCandidates = 6;
 // Supporting anchors thinner than 1 per kSparseSupport rows of an anchor column are coincidence.
 constexpr int kSparseSupport = 64;
 constexpr size_t kMaxMoveVotes = size_t{1} << 18;  // Bounds the time spent on repetitive content.
-constexpr int kBloomBits = 20;  // 128 KiB: stays in L2 while scanning; ~3% false hits.
+// The bloom filter has about kBloomBitsPerAnchor bits per anchor (~3% false hits), at most
+// 2^kMaxBloomBits (128 KiB: stays in L2 while scanning); a small one stays in L1.
+constexpr int kBloomBitsPerAnchor = 64;
+constexpr int kMinBloomBits = 12;
+constexpr int kMaxBloomBits = 20;
 constexpr uint64_t kRollBase = 0x100000001b3ULL;
 constexpr uint64_t kMix = 0x9E3779B97F4A7C15ULL;
 
@@ -777,8 +788,8 @@ Rect largest_match(const Context& c, const Rect& area, int dx, int dy) {
   return best;
 }
 
-size_t bloom_index(uint64_t h) {
-  return static_cast<size_t>((h * kMix) >> (64 - kBloomBits));
+size_t bloom_index(uint64_t h, int bits) {
+  return static_cast<size_t>((h * kMix) >> (64 - bits));
 }
 
 // 2-D moves (and horizontal scrolls) whose destination lies in `remaining`; sources are searched
@@ -792,7 +803,8 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
   const std::vector<uint8_t> cells = cell_grid(remaining, c.width, c.height);
   std::vector<Anchor> anchors;
   const int ax0 = (rb.x + kAnchorStepX - 1) / kAnchorStepX * kAnchorStepX;
-  for (int y = rb.y; y < rb.bottom(); ++y) {
+  for (int y = (rb.y + kAnchorStepY - 1) / kAnchorStepY * kAnchorStepY; y < rb.bottom();
+       y += kAnchorStepY) {
     for (int x = ax0; x + kSegment <= std::min(rb.right(), c.width); x += kAnchorStepX) {
       if (!cells[static_cast<size_t>(y / kCell) * static_cast<size_t>(cw) +
                  static_cast<size_t>(x / kCell)]) {
@@ -829,17 +841,22 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
     s.head = static_cast<int>(i);
     ++s.count;
   }
-  std::vector<uint64_t> bloom(size_t{1} << (kBloomBits - 6), 0);
+  const int bloom_bits =
+      std::clamp(static_cast<int>(std::bit_width(anchors.size() * kBloomBitsPerAnchor)),
+                 kMinBloomBits, kMaxBloomBits);
+  std::vector<uint64_t> bloom(size_t{1} << (bloom_bits - 6), 0);
   for (const Slot& s : table) {
     if (s.head >= 0 && s.count <= kMaxAnchorRepeats) {
-      const size_t b = bloom_index(s.hash);
+      const size_t b = bloom_index(s.hash, bloom_bits);
       bloom[b >> 6] |= uint64_t{1} << (b & 63);
     }
   }
 
   // Rolling hash of `before` at every x of every kScanRowStep-th row, in the cells `sources`
   // touches (a moved window's old place changed too); each hit votes.
-  constexpr uint64_t top_power = power(kRollBase, kSegment - 1);  // Drops the leftmost pixel.
+  // Rolling on: h * kRollBase + new - kRollBase^kSegment * old, the same value as
+  // segment_hash; the product with `old` is off the chain of dependent multiplies.
+  constexpr uint64_t kDrop = power(kRollBase, kSegment);
   const std::vector<uint8_t> source_cells = cell_grid(sources, c.width, c.height);
   const Rect search = sources.bounds();
   VoteTable votes;
@@ -860,7 +877,7 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
       uint64_t h = segment_hash<P>(row);
       const int last = run_w - kSegment;
       for (int i = 0;; ++i) {
-        const size_t b = bloom_index(h);
+        const size_t b = bloom_index(h, bloom_bits);
         if (bloom[b >> 6] & (uint64_t{1} << (b & 63))) {
           const Slot& s = find_slot(h);
           if (s.head >= 0 && s.count <= kMaxAnchorRepeats) {
@@ -875,8 +892,8 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
           }
         }
         if (i == last) break;
-        h = (h - top_power * load<P>(row + static_cast<size_t>(i) * sizeof(P))) * kRollBase +
-            load<P>(row + static_cast<size_t>(i + kSegment) * sizeof(P));
+        h = h * kRollBase + load<P>(row + static_cast<size_t>(i + kSegment) * sizeof(P)) -
+            kDrop * load<P>(row + static_cast<size_t>(i) * sizeof(P));
       }
     }
   }
@@ -902,8 +919,10 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
     for (const Anchor& a : anchors) {
       const int sx = a.x - dx, sy = a.y - dy;
       if (sx < 0 || sy < 0 || sx + kSegment > c.width || sy >= c.height) continue;
+      // An anchor partly written by an earlier op is no evidence any more (copies are wider
+      // than a segment, so one that touches it holds one of its ends).
+      if (c.written.contains(a.x, a.y) || c.written.contains(a.x + kSegment - 1, a.y)) continue;
       if (std::memcmp(c.a_px(a.x, a.y), c.b_px(sx, sy), seg_bytes) != 0) continue;
-      if (c.written.contains(a.x, a.y)) continue;
       support.push_back(&a);
       x0 = std::min(x0, a.x), y0 = std::min(y0, a.y);
       x1 = std::max(x1, a.x + kSegment), y1 = std::max(y1, a.y + 1);
@@ -916,7 +935,8 @@ void detect_moves(Context& c, const Region& remaining, const Region& sources) {
     // the neighbourhood is the robust answer (then grown in case it reaches the margin).
     constexpr int kMargin = kAnchorStepX + kSegment;
     // A few coincidental anchors spread over the screen would make that search costly for
-    // nothing: a real moved area has a supporting anchor on most rows of each anchor column.
+    // nothing: a real moved area has a supporting anchor on most anchor rows of each anchor
+    // column.
     if (int64_t{x1 - x0} * (y1 - y0) >
         int64_t{kSparseSupport} * kAnchorStepX * static_cast<int64_t>(support.size())) {
       continue;
