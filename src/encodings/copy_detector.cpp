@@ -395,6 +395,7 @@ void detect_scroll(Context& c, const Rect& box) {
   std::vector<uint8_t> hashed(static_cast<size_t>(h), 0);  // ha[i] is set.
   const int p = scroll_offset(c, box, sy0, sy1, index, ha, hashed);
   const std::vector<uint8_t> sampled = hashed;
+  if (kept != nullptr) kept->used = c.call;  // Searched now, even if no row of it is hashed.
   std::vector<uint8_t> equal_at_p(p != 0 ? static_cast<size_t>(h) : 0, 0);
   for (int i = 0; i < h; ++i) {
     const int y = box.y + i;
@@ -418,7 +419,6 @@ void detect_scroll(Context& c, const Rect& box) {
       continue;  // Equals no row of `before`: neither kept nor voting.
     }
     if (kept != nullptr) {
-      kept->used = c.call;
       kept->hash[static_cast<size_t>(y)] = ha[static_cast<size_t>(i)];
       kept->known[static_cast<size_t>(y)] = 1;
     }
