@@ -166,6 +166,38 @@ uint64_t fingerprint(const uint8_t* p, size_t n) {
   return h ^ (h >> 29);
 }
 
+// A set of fingerprints: open addressing at most half full (0 marks a free slot and is kept
+// apart).
+class FingerprintSet {
+ public:
+  void build(const std::vector<uint64_t>& keys) {
+    size_t cap = 16;
+    while (cap < 2 * keys.size()) cap *= 2;
+    slots_.assign(cap, 0);
+    for (const uint64_t k : keys) {
+      if (k == 0) {
+        has_zero_ = true;
+        continue;
+      }
+      size_t i = slot(k);
+      while (slots_[i] != 0 && slots_[i] != k) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = k;
+    }
+  }
+  bool contains(uint64_t k) const {
+    if (k == 0) return has_zero_;
+    for (size_t i = slot(k);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i] == k) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+
+ private:
+  size_t slot(uint64_t k) const { return static_cast<size_t>(k >> 32) & (slots_.size() - 1); }
+  std::vector<uint64_t> slots_;
+  bool has_zero_ = false;
+};
+
 // One byte per kCell x kCell cell of the screen: 1 where `region` touches the cell.
 std::vector<uint8_t> cell_grid(const Region& region, int width, int height) {
   const int cw = (width + kCell - 1) / kCell;
@@ -349,21 +381,32 @@ void detect_scroll(Context& c, const Rect& box) {
   const int sy1 = std::min(c.height, box.bottom() + h - 1);
   const size_t len = static_cast<size_t>(box.w) * c.bpp;
 
+  // Rows of `before` hashed when it was an earlier call's `after` are not hashed again.
+  const detail::RowHashes::Span* known = find_span(c.before_hashes, box.x, box.w);
+
   // A row is hashed only if a row of the other frame has its fingerprint: rows with different
   // fingerprints differ, so a row without one can neither vote nor match, and leaving it out of
   // `index` changes no count of equal hashes. A moved window's rows (the box spans its old and
   // new place) match nothing whole, and this saves hashing some thousand rows of both frames.
-  std::vector<uint64_t> fa(static_cast<size_t>(h)), fb(static_cast<size_t>(sy1 - sy0));
-  for (int i = 0; i < h; ++i)
-    fa[static_cast<size_t>(i)] = fingerprint(c.a_px(box.x, box.y + i), len);
-  for (int y = sy0; y < sy1; ++y)
-    fb[static_cast<size_t>(y - sy0)] = fingerprint(c.b_px(box.x, y), len);
-  std::vector<uint64_t> fa_sorted = fa, fb_sorted = fb;
-  std::sort(fa_sorted.begin(), fa_sorted.end());
-  std::sort(fb_sorted.begin(), fb_sorted.end());
-
-  // Rows of `before` hashed when it was an earlier call's `after` are not hashed again.
-  const detail::RowHashes::Span* known = find_span(c.before_hashes, box.x, box.w);
+  // Only when some of before's rows are not known: on a steady scroll through a CopyDetector
+  // they all are and few rows of `after` are hashed, so fingerprints would cost more than they
+  // save.
+  bool filter = known == nullptr;
+  for (int y = sy0; y < sy1 && !filter; ++y) filter = !known->known[static_cast<size_t>(y)];
+  std::vector<uint64_t> fa, fb;
+  FingerprintSet fa_set, fb_set;
+  if (filter) {
+    fa.resize(static_cast<size_t>(h));
+    fb.resize(static_cast<size_t>(sy1 - sy0));
+    for (int i = 0; i < h; ++i) {
+      fa[static_cast<size_t>(i)] = fingerprint(c.a_px(box.x, box.y + i), len);
+    }
+    for (int y = sy0; y < sy1; ++y) {
+      fb[static_cast<size_t>(y - sy0)] = fingerprint(c.b_px(box.x, y), len);
+    }
+    fa_set.build(fa);
+    fb_set.build(fb);
+  }
   std::vector<uint64_t> hb(static_cast<size_t>(sy1 - sy0));
   std::vector<uint8_t> hb_known(hb.size(), 0);
   std::vector<std::pair<uint64_t, int>> index;  // (hash, row of before), sorted by hash.
@@ -372,7 +415,7 @@ void detect_scroll(Context& c, const Rect& box) {
     const size_t k = static_cast<size_t>(y - sy0);
     if (known != nullptr && known->known[static_cast<size_t>(y)]) {
       hb[k] = known->hash[static_cast<size_t>(y)];
-    } else if (std::binary_search(fa_sorted.begin(), fa_sorted.end(), fb[k])) {
+    } else if (!filter || fa_set.contains(fb[k])) {
       hb[k] = hash_bytes(c.b_px(box.x, y), len);
       ++c.rows_hashed;
     } else {
@@ -406,12 +449,12 @@ void detect_scroll(Context& c, const Rect& box) {
       if (in_range && hb_known[at_p] && ha[static_cast<size_t>(i)] == hb[at_p]) {
         equal_at_p[static_cast<size_t>(i)] = c.row_equal(box.x, y, box.w, 0, p) ? 1 : 0;
       }
-    } else if (in_range && hb_known[at_p] && fa[static_cast<size_t>(i)] == fb[at_p] &&
+    } else if (in_range && hb_known[at_p] && (!filter || fa[static_cast<size_t>(i)] == fb[at_p]) &&
                c.row_equal(box.x, y, box.w, 0, p)) {
       equal_at_p[static_cast<size_t>(i)] = 1;
       ha[static_cast<size_t>(i)] = hb[at_p];
       hashed[static_cast<size_t>(i)] = 1;
-    } else if (std::binary_search(fb_sorted.begin(), fb_sorted.end(), fa[static_cast<size_t>(i)])) {
+    } else if (!filter || fb_set.contains(fa[static_cast<size_t>(i)])) {
       ha[static_cast<size_t>(i)] = hash_bytes(c.a_px(box.x, y), len);
       hashed[static_cast<size_t>(i)] = 1;
       ++c.rows_hashed;
