@@ -179,13 +179,22 @@ void Server::session_wants_frames(ClientSession&) {
 
 // Captures are one-shot timers, re-armed only while there is reason to: a client waiting and
 // (for event-driven sources) a change reported. So a static desktop costs no periodic work, and
-// a change is captured as soon as its event arrives. The rate is held to max_fps by a token
-// bucket: a short burst goes at once (a click moves the cursor and, a moment later, the
-// application draws; a strict one-per-slot limit would hold the second for a whole frame time),
-// while over any longer time there are at most max_fps captures a second.
+// a change is captured as soon as its event arrives. The rate is held by a token bucket: a short
+// burst goes at once (a click moves the cursor and, a moment later, the application draws; a
+// strict one-per-slot limit would hold the second for a whole frame time).
+// max_fps caps each client's updates (the sessions enforce it). A polled source is captured at
+// that rate; an event-driven one may be captured up to twice as often, since one frame's drawing
+// often reports damage twice (a window moves, then the application paints in it): capturing
+// both as they come costs little and keeps the second from waiting a whole frame time for credit
+// while the client is idle. The bucket is then only a guard against damage storms.
+double Server::capture_rate() const {
+  const double fps = std::clamp(config_.max_fps, 1, 1000);
+  return source_.event_fd() >= 0 ? kEventCaptureFactor * fps : fps;
+}
+
 void Server::refill_capture_credit() {
   const auto now = std::chrono::steady_clock::now();
-  const double fps = std::clamp(config_.max_fps, 1, 1000);
+  const double fps = capture_rate();
   capture_credit_ =
       std::min(kCaptureBurst,
                capture_credit_ + std::chrono::duration<double>(now - credit_time_).count() * fps);
@@ -195,7 +204,7 @@ void Server::refill_capture_credit() {
 void Server::schedule_capture() {
   if (capture_timer_ != 0 || loop_.stopped()) return;
   refill_capture_credit();
-  const double fps = std::clamp(config_.max_fps, 1, 1000);
+  const double fps = capture_rate();
   auto delay = capture_credit_ >= 1
                    ? std::chrono::milliseconds(0)
                    : std::chrono::ceil<std::chrono::milliseconds>(

@@ -101,6 +101,9 @@ class Server final : private SessionHost {
   EventLoop::TimerId capture_timer_ = 0;
   // Captures that may go at once (--max-fps token bucket; see schedule_capture()).
   static constexpr double kCaptureBurst = 3;
+  // See capture_rate().
+  static constexpr double kEventCaptureFactor = 2;
+  double capture_rate() const;
   double capture_credit_ = kCaptureBurst;
   std::chrono::steady_clock::time_point credit_time_{};
   uint64_t captures_ = 0;

@@ -380,7 +380,21 @@ bool ClientSession::congested() {
 }
 
 bool ClientSession::wants_frames() {
-  return normal() && has_request() && !congested();
+  return normal() && has_request() && !congested() && update_credit(EventLoop::Clock::now());
+}
+
+bool ClientSession::update_credit(EventLoop::Clock::time_point now) {
+  const double fps = std::clamp(s_.config.max_fps, 1, 1000);
+  if (now > credit_time_) {
+    update_credit_ =
+        std::min(kUpdateBurst,
+                 update_credit_ + std::chrono::duration<double>(now - credit_time_).count() * fps);
+    credit_time_ = now;
+  }
+  if (update_credit_ >= 1) return true;
+  wake_at(now + std::chrono::duration_cast<EventLoop::Clock::duration>(
+                    std::chrono::duration<double>((1 - update_credit_) / fps)));
+  return false;
 }
 
 // ---- ConnectionDelegate -------------------------------------------------------------------
@@ -663,6 +677,7 @@ void ClientSession::try_send_update() {
     if (std::optional<EventLoop::Clock::time_point> t = congestion_.wake_time()) wake_at(*t);
     return;  // Otherwise a fence answer or a flush brings us back.
   }
+  if (!update_credit(now)) return;
   if (formats_dirty_ || frame_->format() != planner_native_) {
     encoding_->planner.set_formats(frame_->format(), client_format_);
     planner_native_ = frame_->format();
@@ -717,6 +732,7 @@ void ClientSession::start_encoding(Job job) {
   // The requests are answered by this update. Once it arrives the client shows frame_ except
   // where damage older than frame_ remains unsent; damage from later captures is relative to
   // frame_ and is sent by the next update.
+  update_credit_ -= 1;
   requested_.clear();
   full_.clear();
   damage_.subtract(e.job.area);

@@ -107,6 +107,10 @@ class ClientSession final : private rfb::ConnectionDelegate {
   // An update request is outstanding and the client can take an update now: new frames would
   // be used.
   bool wants_frames();
+  // ServerConfig::max_fps for this client: a token bucket of kUpdateBurst updates refilled at
+  // max_fps a second, so a click's update and the application's answer a moment later both go
+  // at once, while over any longer time the client gets at most max_fps updates a second.
+  static constexpr double kUpdateBurst = 3;
   bool has_request() const {
     return !requested_.empty() || !full_.empty() || (cu_enabled_ && !cu_area_.empty());
   }
@@ -172,6 +176,9 @@ class ClientSession final : private rfb::ConnectionDelegate {
   void run_deferred();
   // The client allows lossy (JPEG) rectangles: the quality policy applies.
   bool lossy_client() const;
+  // Refills the update bucket to `now`; true when an update may start. When it may not, a wake-up
+  // is set for when it may, so a change that waits for the credit is not forgotten.
+  bool update_credit(EventLoop::Clock::time_point now);
   // After an update that painted `painted` (copies first, then `lossy`, the part of the encoded
   // rectangles sent as JPEG): updates client_lossy_ and tells the quality policy what is lossy.
   void note_lossy(const rfb::Region& painted, const std::vector<enc::CopyOp>& copies,
@@ -198,6 +205,8 @@ class ClientSession final : private rfb::ConnectionDelegate {
   rfb::Rect cu_area_;
   bool fence_announced_ = false;
   uint32_t next_fence_id_ = 1;
+  double update_credit_ = kUpdateBurst;
+  EventLoop::Clock::time_point credit_time_{};
   EventLoop::TimerId wake_timer_ = 0;
   EventLoop::Clock::time_point wake_time_{};
   // Posted completions check it: the session may be gone when a job reports back.

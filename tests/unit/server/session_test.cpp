@@ -446,6 +446,37 @@ TEST_F(SessionTest, JpegPixelsMovedByCopyRectAreRefreshedWhereTheyLand) {
   EXPECT_TRUE(v.shows(desktop));
 }
 
+TEST_F(SessionTest, UpdatesPerSecondAreCappedAtMaxFpsAfterABurst) {
+  config.max_fps = 20;
+  make();
+  handshake();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw}});
+  // A client that asks again the moment an update arrives, on a desktop that always changes.
+  uint32_t colour = 1;
+  desktop.fill(rfb::Rect{0, 0, 4, 4}, colour++);
+  capture();
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  const auto start = EventLoop::Clock::now();
+  std::vector<EventLoop::Clock::duration> at;  // When each update went out.
+  while (EventLoop::Clock::now() - start < milliseconds(500)) {
+    if (transport->output_size() > 0) {
+      transport->take_output();
+      at.push_back(EventLoop::Clock::now() - start);
+      desktop.fill(rfb::Rect{0, 0, 4, 4}, colour++);
+      capture();
+      feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+    }
+    loop->run_once(milliseconds(1));
+  }
+  // The burst of kUpdateBurst goes at once, then one every 50 ms: 3 + 500 / 50 at most.
+  ASSERT_GE(at.size(), 3u);
+  EXPECT_LT(at[2], milliseconds(40));
+  EXPECT_LE(at.size(), 3u + 10u);
+  EXPECT_GE(at.size(), 3u + 7u);
+  for (size_t i = 4; i < at.size(); ++i)
+    EXPECT_GE(at[i] - at[i - 1], milliseconds(40)) << "update " << i;
+}
+
 TEST_F(SessionTest, UpdatesWaitForARequestAndAFrame) {
   make();
   handshake();
