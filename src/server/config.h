@@ -29,9 +29,10 @@ struct ServerConfig {
   bool once = false;             // --once: exit when the first client has gone.
   int max_fps = 60;              // Upper bound on updates per second per client.
   // While changes are large (the last capture changed a quarter of the screen or more: video, a
-  // full redraw), a capture waits this long after the first damage event, so that a frame the
-  // application draws in several requests goes out whole, as one update, not a half-drawn one
-  // followed by the rest. Small changes (typing, a click's answer) are captured at once.
+  // full redraw), a capture waits until no new damage has been reported for this long (at most
+  // four times this after the first report), so that a frame the application draws in several
+  // requests goes out whole, as one update, not a half-drawn one followed by the rest. Small
+  // changes (typing, a click's answer) are captured at once.
   int capture_settle_ms = 2;
   int threads = 0;                     // Encoding threads; 0: one per core.
   int handshake_timeout_s = 30;        // Unauthenticated connections are closed after this.

@@ -209,16 +209,25 @@ void Server::schedule_capture() {
                    ? std::chrono::milliseconds(0)
                    : std::chrono::ceil<std::chrono::milliseconds>(
                          std::chrono::duration<double>((1 - capture_credit_) / fps));
-  if (large_changes_ && first_damage_) {
-    const auto settled = *first_damage_ + std::chrono::milliseconds(config_.capture_settle_ms);
+  if (const auto settled = settle_time()) {
     const auto now = std::chrono::steady_clock::now();
-    if (settled > now)
-      delay = std::max(delay, std::chrono::ceil<std::chrono::milliseconds>(settled - now));
+    if (*settled > now)
+      delay = std::max(delay, std::chrono::ceil<std::chrono::milliseconds>(*settled - now));
   }
   capture_timer_ = loop_.add_timer(delay, [this] {
     capture_timer_ = 0;
     capture_tick();
   });
+}
+
+// While changes are large, the capture waits until the desktop has reported no new damage for
+// capture_settle_ms (the application has finished drawing the frame: a big image arrives as
+// several requests, then the rest of the frame), but never more than kMaxSettleFactor times that
+// after the first report, so continuous drawing is still captured at a steady pace.
+std::optional<std::chrono::steady_clock::time_point> Server::settle_time() const {
+  if (!large_changes_ || !first_damage_) return std::nullopt;
+  const auto settle = std::chrono::milliseconds(config_.capture_settle_ms);
+  return std::min(last_damage_ + settle, *first_damage_ + kMaxSettleFactor * settle);
 }
 
 bool Server::frames_wanted() const {
@@ -229,18 +238,28 @@ bool Server::frames_wanted() const {
 void Server::on_source_events() {
   source_.process_events();
   note_damage();
+  // Each readiness of the source's fd is a new report (the X11 source asks for one whenever the
+  // damaged area grows).
+  if (first_damage_) last_damage_ = std::chrono::steady_clock::now();
   if (source_.changes_pending() && frames_wanted()) schedule_capture();
 }
 
 void Server::note_damage() {
   // Only event-driven sources say when a change happened; polled ones are never held back.
-  if (source_.event_fd() >= 0 && source_.changes_pending() && !first_damage_)
+  if (source_.event_fd() >= 0 && source_.changes_pending() && !first_damage_) {
     first_damage_ = std::chrono::steady_clock::now();
+    last_damage_ = *first_damage_;
+  }
 }
 
 void Server::capture_tick() {
   // Nobody waits for an update: no capture work at all until someone asks again.
   if (!frames_wanted()) return;
+  // Damage reported since the timer was set may push the settle further out.
+  if (const auto settled = settle_time(); settled && *settled > std::chrono::steady_clock::now()) {
+    schedule_capture();
+    return;
+  }
   refill_capture_credit();
   capture_credit_ = std::max(0.0, capture_credit_ - 1);
   Result<rfb::Capture> c = source_.capture();

@@ -110,6 +110,10 @@ class Server final : private SessionHost {
   // See ServerConfig::capture_settle_ms.
   bool large_changes_ = false;
   std::optional<std::chrono::steady_clock::time_point> first_damage_;
+  std::chrono::steady_clock::time_point last_damage_{};  // The latest report since first_damage_.
+  static constexpr int kMaxSettleFactor = 4;
+  // When a capture of large changes may go (see server.cpp); nullopt: at once.
+  std::optional<std::chrono::steady_clock::time_point> settle_time() const;
   bool reap_posted_ = false;
   bool once_done_ = false;
   bool watching_source_ = false;

@@ -27,7 +27,10 @@ Result<std::unique_ptr<X11Damage>> X11Damage::create(X11Display& display) {
   XserverRegion region = 0;
   {
     X11ErrorTrap trap(display);
-    damage = XDamageCreate(dpy, display.root(), XDamageReportNonEmpty);
+    // BoundingBox, not NonEmpty: an event each time the damaged area grows, so the server sees
+    // when an application is still drawing a frame (ServerConfig::capture_settle_ms), at the
+    // cost of a few more events than one per capture.
+    damage = XDamageCreate(dpy, display.root(), XDamageReportBoundingBox);
     region = XFixesCreateRegion(dpy, nullptr, 0);
     err = trap.sync();
   }

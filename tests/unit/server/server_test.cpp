@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -290,6 +291,56 @@ TEST_F(ServerTest, LargeChangesSettleBeforeTheCaptureSmallOnesDoNot) {
   EXPECT_LT(std::chrono::steady_clock::now() - changed_at, milliseconds(300));
   ASSERT_EQ(small->rects.size(), 1u);
   EXPECT_EQ(small->rects[0].rect, (rfb::Rect{60, 60, 4, 4}));
+}
+
+// The settle waits for the drawing to stop (capture_settle_ms without a new damage report), not
+// a fixed time after the first report; and never longer than kMaxSettleFactor times that, so
+// drawing that never stops is still captured.
+TEST_F(ServerTest, LargeChangesSettleUntilTheDrawingStopsButNotForever) {
+  config.capture_settle_ms = 150;
+  desktop.paint_pattern();
+  desktop.make_event_driven();
+  separate_clipboard = true;
+  start_server();
+  auto c = connect();
+  c->request(false, 0, 0, 200, 120);
+  ASSERT_TRUE(c->next_update().has_value());  // The whole screen: a large change.
+  c->request(true, 0, 0, 200, 120);
+  const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
+  // A picture, then three marks 80 ms apart: 240 ms in all, longer than the settle time, but no
+  // gap reaches it.
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 120}, 0x112233); });
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(milliseconds(80));
+    on_loop(*loop, [&] { desktop.fill(rfb::Rect{5 + 20 * i, 5, 10, 10}, 0xABCDEF); });
+  }
+  auto u = c->next_update();
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(on_loop(*loop, [&] { return server->captures(); }), before + 1);
+  int64_t area = 0;
+  for (const testing::RectMsg& r : u->rects) {
+    area += r.rect.area();
+    expect_pixels_match(r);  // Every mark is in it.
+  }
+  EXPECT_EQ(area, 200 * 120);
+
+  // Drawing every 50 ms without end: still captured within the cap (4 x 150 ms) of its start.
+  c->request(true, 0, 0, 200, 120);
+  std::atomic<bool> stop{false};
+  const auto started = std::chrono::steady_clock::now();
+  std::thread painter([&] {
+    for (uint32_t colour = 1; !stop; ++colour) {
+      on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 120}, colour); });
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  });
+  auto during = c->next_update();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  stop = true;
+  painter.join();
+  ASSERT_TRUE(during.has_value());
+  EXPECT_GE(waited, milliseconds(150));
+  EXPECT_LT(waited, milliseconds(1500));
 }
 
 TEST_F(ServerTest, NoCaptureWorkWithoutRequests) {
