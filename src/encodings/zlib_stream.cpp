@@ -225,6 +225,101 @@ void put_stored_header(BitWriter& w, size_t len) {
 }
 
 // One block of `in`: dynamic Huffman over literals, or stored when that would be smaller.
+// Code lengths for both alphabets, run-length coded with 17 and 18 (zero runs) as RFC 1951 3.2.7
+// allows across the two; returns the ops and fills the code length code's frequencies.
+size_t code_length_ops(const uint8_t* all, size_t n, std::array<uint8_t, 2 * 320>& ops,
+                       std::array<uint32_t, 19>& cl_freq) {
+  size_t n_ops = 0;
+  for (size_t i = 0; i < n;) {
+    size_t run = 1;
+    if (all[i] == 0)
+      while (i + run < n && all[i + run] == 0 && run < 138) ++run;
+    uint8_t symbol = all[i], extra = 0;
+    if (all[i] == 0 && run >= 11) {
+      symbol = 18;
+      extra = static_cast<uint8_t>(run - 11);
+    } else if (all[i] == 0 && run >= 3) {
+      symbol = 17;
+      extra = static_cast<uint8_t>(run - 3);
+    } else {
+      run = 1;
+    }
+    ops[2 * n_ops] = symbol;
+    ops[2 * n_ops + 1] = extra;
+    ++n_ops;
+    ++cl_freq[symbol];
+    i += run;
+  }
+  return n_ops;
+}
+
+int extra_bits_of(uint8_t cl_symbol) {
+  return cl_symbol == 16 ? 2 : cl_symbol == 17 ? 3 : cl_symbol == 18 ? 7 : 0;
+}
+
+// A dynamic block's header (RFC 1951 3.2.7): HLIT, HDIST, HCLEN, the code length code, then both
+// alphabets' code lengths run-length coded with it.
+class DynamicHeader {
+ public:
+  DynamicHeader(const uint8_t* lit_len, int hlit, const uint8_t* dist_len, int hdist)
+      : hlit_(hlit), hdist_(hdist) {
+    uint8_t len[kMaxLengthCodes];  // Both alphabets' lengths, back to back.
+    std::memcpy(len, lit_len, static_cast<size_t>(hlit));
+    std::memcpy(len + hlit, dist_len, static_cast<size_t>(hdist));
+    std::array<uint32_t, 19> cl_freq{};
+    n_ops_ = code_length_ops(len, static_cast<size_t>(hlit + hdist), ops_, cl_freq);
+    huffman_lengths(cl_freq.data(), 19, kMaxCodeLengthBits, cl_len_);
+    while (hclen_ > 4 && cl_len_[kCodeLengthOrder[hclen_ - 1]] == 0) --hclen_;
+  }
+  // The header's size in bits, block type included.
+  uint64_t bits() const {
+    uint64_t bits = 3 + 5 + 5 + 4 + 3 * static_cast<uint64_t>(hclen_);
+    for (size_t i = 0; i < n_ops_; ++i)
+      bits += static_cast<uint64_t>(cl_len_[ops_[2 * i]] + extra_bits_of(ops_[2 * i]));
+    return bits;
+  }
+  void write(BitWriter& w) const {
+    w.put(0b100, 3);  // BFINAL 0, BTYPE 10 (dynamic).
+    w.put(static_cast<uint64_t>(hlit_ - 257), 5);
+    w.put(static_cast<uint64_t>(hdist_ - 1), 5);
+    w.put(static_cast<uint64_t>(hclen_ - 4), 4);
+    w.flush();
+    for (int i = 0; i < hclen_; ++i) {
+      w.put(cl_len_[kCodeLengthOrder[i]], 3);
+      w.flush();
+    }
+    uint16_t cl_code[19];
+    canonical_codes(cl_len_, 19, cl_code);
+    for (size_t i = 0; i < n_ops_; ++i) {
+      const uint8_t s = ops_[2 * i];
+      w.put(cl_code[s], cl_len_[s]);
+      w.put(ops_[2 * i + 1], extra_bits_of(s));
+      w.flush();
+    }
+  }
+
+ private:
+  static constexpr int kMaxLengthCodes = 286 + 30;
+  int hlit_, hdist_;
+  int hclen_ = 19;
+  std::array<uint8_t, 2 * 320> ops_{};
+  size_t n_ops_ = 0;
+  uint8_t cl_len_[19];
+};
+
+// Bytes `n` input bytes take as stored blocks (5 bytes of header per kMaxStored).
+size_t stored_size(size_t n) {
+  return n + 5 * ((n + kMaxStored - 1) / kMaxStored);
+}
+
+void put_stored(std::span<const uint8_t> in, BitWriter& w) {
+  for (size_t at = 0; at < in.size(); at += kMaxStored) {
+    const size_t n = std::min(kMaxStored, in.size() - at);
+    put_stored_header(w, n);
+    w.bytes(in.data() + at, n);
+  }
+}
+
 void literal_block(std::span<const uint8_t> in, BitWriter& w) {
   std::array<uint32_t, kLiteralCodes> freq{};
   {
@@ -245,76 +340,17 @@ void literal_block(std::span<const uint8_t> in, BitWriter& w) {
   uint8_t lit_len[kLiteralCodes];
   huffman_lengths(freq.data(), kLiteralCodes, kMaxLiteralBits, lit_len);
 
-  // The lengths of both alphabets, run-length coded (RFC 1951 3.2.7: 17 and 18 repeat zeros).
   // No length or distance codes occur; the distance alphabet is two 1-bit codes, as zlib sends.
-  uint8_t all[kLiteralCodes + 2];
-  std::memcpy(all, lit_len, kLiteralCodes);
-  all[kLiteralCodes] = all[kLiteralCodes + 1] = 1;
-  struct Op {
-    uint8_t symbol, extra;
-  };
-  std::array<Op, kLiteralCodes + 2> ops{};
-  size_t n_ops = 0;
-  std::array<uint32_t, 19> cl_freq{};
-  for (size_t i = 0; i < sizeof all;) {
-    size_t run = 1;
-    if (all[i] == 0)
-      while (i + run < sizeof all && all[i + run] == 0 && run < 138) ++run;
-    if (all[i] == 0 && run >= 11) {
-      ops[n_ops++] = {18, static_cast<uint8_t>(run - 11)};
-    } else if (all[i] == 0 && run >= 3) {
-      ops[n_ops++] = {17, static_cast<uint8_t>(run - 3)};
-    } else {
-      run = 1;
-      ops[n_ops++] = {all[i], 0};
-    }
-    ++cl_freq[ops[n_ops - 1].symbol];
-    i += run;
-  }
-  uint8_t cl_len[19];
-  huffman_lengths(cl_freq.data(), 19, kMaxCodeLengthBits, cl_len);
-  int hclen = 19;
-  while (hclen > 4 && cl_len[kCodeLengthOrder[hclen - 1]] == 0) --hclen;
-
-  auto extra_bits = [](uint8_t symbol) {
-    return symbol == 16 ? 2 : symbol == 17 ? 3 : symbol == 18 ? 7 : 0;
-  };
-  uint64_t bits = 3 + 5 + 5 + 4 + 3 * static_cast<uint64_t>(hclen);
-  for (size_t i = 0; i < n_ops; ++i)
-    bits += static_cast<uint64_t>(cl_len[ops[i].symbol] + extra_bits(ops[i].symbol));
+  const uint8_t dist_len[2] = {1, 1};
+  const DynamicHeader header(lit_len, kLiteralCodes, dist_len, 2);
+  uint64_t bits = header.bits();
   for (int s = 0; s < kLiteralCodes; ++s)
     bits += uint64_t{freq[static_cast<size_t>(s)]} * lit_len[s];
-  const size_t stored_blocks = (in.size() + kMaxStored - 1) / kMaxStored;
-  const size_t stored_bytes = in.size() + 5 * stored_blocks;
-  const bool stored = (bits + 7) / 8 >= stored_bytes;
-
-  if (stored) {
-    for (size_t at = 0; at < in.size(); at += kMaxStored) {
-      const size_t n = std::min(kMaxStored, in.size() - at);
-      put_stored_header(w, n);
-      w.bytes(in.data() + at, n);
-    }
+  if ((bits + 7) / 8 >= stored_size(in.size())) {
+    put_stored(in, w);
     return;
   }
-
-  // BFINAL 0, BTYPE 10 (dynamic), HLIT 257 - 257, HDIST 2 - 1, HCLEN.
-  w.put(0b100, 3);
-  w.put(0, 5);
-  w.put(1, 5);
-  w.put(static_cast<uint64_t>(hclen - 4), 4);
-  w.flush();
-  for (int i = 0; i < hclen; ++i) {
-    w.put(cl_len[kCodeLengthOrder[i]], 3);
-    w.flush();
-  }
-  uint16_t cl_code[19];
-  canonical_codes(cl_len, 19, cl_code);
-  for (size_t i = 0; i < n_ops; ++i) {
-    const uint8_t s = ops[i].symbol;
-    w.put(cl_code[s], cl_len[s]);
-    w.put(ops[i].extra, extra_bits(s));
-    w.flush();
-  }
+  header.write(w);
   uint16_t code[kLiteralCodes];
   canonical_codes(lit_len, kLiteralCodes, code);
   // Up to 3 codes of at most 15 bits on top of 7 pending: one flush per 3 literals. A local
@@ -397,38 +433,6 @@ struct Symbol {
   uint16_t value;
 };
 
-// Code lengths for both alphabets, run-length coded with 17 and 18 (zero runs) as RFC 1951 3.2.7
-// allows across the two; returns the ops and fills the code length code's frequencies.
-size_t code_length_ops(const uint8_t* all, size_t n, std::array<uint8_t, 2 * 320>& ops,
-                       std::array<uint32_t, 19>& cl_freq) {
-  size_t n_ops = 0;
-  for (size_t i = 0; i < n;) {
-    size_t run = 1;
-    if (all[i] == 0)
-      while (i + run < n && all[i + run] == 0 && run < 138) ++run;
-    uint8_t symbol = all[i], extra = 0;
-    if (all[i] == 0 && run >= 11) {
-      symbol = 18;
-      extra = static_cast<uint8_t>(run - 11);
-    } else if (all[i] == 0 && run >= 3) {
-      symbol = 17;
-      extra = static_cast<uint8_t>(run - 3);
-    } else {
-      run = 1;
-    }
-    ops[2 * n_ops] = symbol;
-    ops[2 * n_ops + 1] = extra;
-    ++n_ops;
-    ++cl_freq[symbol];
-    i += run;
-  }
-  return n_ops;
-}
-
-int extra_bits_of(uint8_t cl_symbol) {
-  return cl_symbol == 16 ? 2 : cl_symbol == 17 ? 3 : cl_symbol == 18 ? 7 : 0;
-}
-
 // One block: `symbols` code `in` (the block's input, for the stored form).
 void match_block(std::span<const uint8_t> in, const Symbol* symbols, size_t n_symbols,
                  const uint32_t* lit_freq, const uint32_t* dist_freq, BitWriter& w) {
@@ -439,52 +443,19 @@ void match_block(std::span<const uint8_t> in, const Symbol* symbols, size_t n_sy
   int hlit = kLengthSymbols, hdist = kDistanceSymbols;
   while (hlit > 257 && lit_len[hlit - 1] == 0) --hlit;
   while (hdist > 1 && dist_len[hdist - 1] == 0) --hdist;
-  uint8_t len[kLengthSymbols + kDistanceSymbols];  // Both alphabets' lengths, back to back.
-  std::memcpy(len, lit_len, static_cast<size_t>(hlit));
-  std::memcpy(len + hlit, dist_len, static_cast<size_t>(hdist));
-  std::array<uint8_t, 2 * 320> ops{};
-  std::array<uint32_t, 19> cl_freq{};
-  const size_t n_ops = code_length_ops(len, static_cast<size_t>(hlit + hdist), ops, cl_freq);
-  uint8_t cl_len[19];
-  huffman_lengths(cl_freq.data(), 19, kMaxCodeLengthBits, cl_len);
-  int hclen = 19;
-  while (hclen > 4 && cl_len[kCodeLengthOrder[hclen - 1]] == 0) --hclen;
-
-  uint64_t bits = 3 + 5 + 5 + 4 + 3 * static_cast<uint64_t>(hclen);
-  for (size_t i = 0; i < n_ops; ++i)
-    bits += static_cast<uint64_t>(cl_len[ops[2 * i]] + extra_bits_of(ops[2 * i]));
+  const DynamicHeader header(lit_len, hlit, dist_len, hdist);
+  uint64_t bits = header.bits();
   for (int s = 0; s < kLengthSymbols; ++s) {
     const uint64_t extra = s > 256 ? kLengthExtra[s - 257] : 0;
     bits += uint64_t{lit_freq[s]} * (lit_len[s] + extra);
   }
   for (int s = 0; s < kDistanceSymbols; ++s)
     bits += uint64_t{dist_freq[s]} * (dist_len[s] + uint64_t{kDistanceExtra[s]});
-  if ((bits + 7) / 8 >= in.size() + 5 * ((in.size() + kMaxStored - 1) / kMaxStored)) {
-    for (size_t at = 0; at < in.size(); at += kMaxStored) {
-      const size_t n = std::min(kMaxStored, in.size() - at);
-      put_stored_header(w, n);
-      w.bytes(in.data() + at, n);
-    }
+  if ((bits + 7) / 8 >= stored_size(in.size())) {
+    put_stored(in, w);
     return;
   }
-
-  w.put(0b100, 3);  // BFINAL 0, BTYPE 10 (dynamic).
-  w.put(static_cast<uint64_t>(hlit - 257), 5);
-  w.put(static_cast<uint64_t>(hdist - 1), 5);
-  w.put(static_cast<uint64_t>(hclen - 4), 4);
-  w.flush();
-  for (int i = 0; i < hclen; ++i) {
-    w.put(cl_len[kCodeLengthOrder[i]], 3);
-    w.flush();
-  }
-  uint16_t cl_code[19];
-  canonical_codes(cl_len, 19, cl_code);
-  for (size_t i = 0; i < n_ops; ++i) {
-    const uint8_t s = ops[2 * i];
-    w.put(cl_code[s], cl_len[s]);
-    w.put(ops[2 * i + 1], extra_bits_of(s));
-    w.flush();
-  }
+  header.write(w);
   uint16_t lit_code[kLengthSymbols], dist_code[kDistanceSymbols];
   canonical_codes(lit_len, kLengthSymbols, lit_code);
   canonical_codes(dist_len, kDistanceSymbols, dist_code);
