@@ -85,6 +85,29 @@ class ServerTest : public ::testing::Test {
       EXPECT_EQ(mismatches, 0) << "in " << r.rect.str();
     });
   }
+  // Settle tests: an event-driven desktop, a client that got the whole screen (so the next
+  // capture settles) and has an incremental request outstanding.
+  std::unique_ptr<TestClient> settling_client(int settle_ms) {
+    config.capture_settle_ms = settle_ms;
+    desktop.paint_pattern();
+    desktop.make_event_driven();
+    separate_clipboard = true;
+    start_server();
+    auto c = connect();
+    c->request(false, 0, 0, 200, 120);
+    EXPECT_TRUE(c->next_update().has_value());  // The whole screen: a large change.
+    c->request(true, 0, 0, 200, 120);
+    return c;
+  }
+  // The update covers the screen once and shows the desktop as it is now.
+  void expect_whole_current_screen(const testing::ServerMsg& u) {
+    int64_t area = 0;
+    for (const testing::RectMsg& r : u.rects) {
+      area += r.rect.area();
+      expect_pixels_match(r);
+    }
+    EXPECT_EQ(area, 200 * 120);
+  }
 
   ServerConfig config;
   enc::EncoderRegistry registry = enc::EncoderRegistry::builtin();
@@ -255,15 +278,7 @@ TEST_F(ServerTest, EventDrivenSourceIsCapturedOnlyWhenItReportsAChange) {
 // picture, then a small mark on it) goes out as one update; once changes are small they are
 // captured at once again. The settle time is long here so a loaded machine cannot blur it.
 TEST_F(ServerTest, LargeChangesSettleBeforeTheCaptureSmallOnesDoNot) {
-  config.capture_settle_ms = 400;
-  desktop.paint_pattern();
-  desktop.make_event_driven();
-  separate_clipboard = true;
-  start_server();
-  auto c = connect();
-  c->request(false, 0, 0, 200, 120);
-  ASSERT_TRUE(c->next_update().has_value());  // The whole screen: a large change.
-  c->request(true, 0, 0, 200, 120);
+  auto c = settling_client(400);
   const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
   on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 120}, 0x112233); });
   std::this_thread::sleep_for(milliseconds(50));
@@ -271,12 +286,7 @@ TEST_F(ServerTest, LargeChangesSettleBeforeTheCaptureSmallOnesDoNot) {
   auto u = c->next_update();
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(on_loop(*loop, [&] { return server->captures(); }), before + 1);
-  int64_t area = 0;
-  for (const testing::RectMsg& r : u->rects) {
-    area += r.rect.area();
-    expect_pixels_match(r);  // The mark is in it.
-  }
-  EXPECT_EQ(area, 200 * 120);
+  expect_whole_current_screen(*u);  // The mark is in it.
 
   // That capture changed the whole screen, so the next one settles too; after a small one, a
   // small change goes at once (well inside the settle time).
@@ -297,15 +307,7 @@ TEST_F(ServerTest, LargeChangesSettleBeforeTheCaptureSmallOnesDoNot) {
 // a fixed time after the first report; and never longer than kMaxSettleFactor times that, so
 // drawing that never stops is still captured.
 TEST_F(ServerTest, LargeChangesSettleUntilTheDrawingStopsButNotForever) {
-  config.capture_settle_ms = 150;
-  desktop.paint_pattern();
-  desktop.make_event_driven();
-  separate_clipboard = true;
-  start_server();
-  auto c = connect();
-  c->request(false, 0, 0, 200, 120);
-  ASSERT_TRUE(c->next_update().has_value());  // The whole screen: a large change.
-  c->request(true, 0, 0, 200, 120);
+  auto c = settling_client(150);
   const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
   // A picture, then three marks 80 ms apart: 240 ms in all, longer than the settle time, but no
   // gap reaches it.
@@ -317,12 +319,7 @@ TEST_F(ServerTest, LargeChangesSettleUntilTheDrawingStopsButNotForever) {
   auto u = c->next_update();
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(on_loop(*loop, [&] { return server->captures(); }), before + 1);
-  int64_t area = 0;
-  for (const testing::RectMsg& r : u->rects) {
-    area += r.rect.area();
-    expect_pixels_match(r);  // Every mark is in it.
-  }
-  EXPECT_EQ(area, 200 * 120);
+  expect_whole_current_screen(*u);  // Every mark is in it.
 
   // Drawing every 50 ms without end: still captured within the cap (4 x 150 ms) of its start.
   c->request(true, 0, 0, 200, 120);
