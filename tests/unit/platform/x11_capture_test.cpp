@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "platform/x11/x11_frame_source.h"
+#include "x11_fixture.h"
 #include "x11_test_support.h"
 // Xlib headers after ours (Xlib #defines Status).
 #include <X11/Xutil.h>
@@ -24,15 +25,8 @@ struct CapturePath {
   bool damage = true;      // XDamage; false: polling every row (so one capture sees everything).
 };
 
-class X11CaptureTest : public ::testing::TestWithParam<CapturePath> {
+class X11CaptureTest : public test_support::WithXvfb<::testing::TestWithParam<CapturePath>> {
  protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    xvfb_ = Xvfb::start(&error);
-    ASSERT_TRUE(xvfb_) << error;
-  }
-  static void TearDownTestSuite() { xvfb_.reset(); }
-
   void SetUp() override {
     ASSERT_TRUE(xvfb_);
     auto d = X11Display::open(xvfb_->display());
@@ -90,12 +84,9 @@ class X11CaptureTest : public ::testing::TestWithParam<CapturePath> {
     EXPECT_EQ(mismatched_rows, 0);
   }
 
-  static std::unique_ptr<Xvfb> xvfb_;
   std::optional<X11Display> painter_;
   std::unique_ptr<X11FrameSource> source_;
 };
-
-std::unique_ptr<Xvfb> X11CaptureTest::xvfb_;
 
 TEST_P(X11CaptureTest, FormatAndSizeComeFromTheScreen) {
   EXPECT_EQ(source_->size(), (rfb::Size{640, 480}));
@@ -304,15 +295,8 @@ INSTANTIATE_TEST_SUITE_P(Paths, X11CaptureTest,
                          });
 
 // Frames in MIT-SHM segments the X server writes into directly.
-class X11ShmFramesTest : public ::testing::Test {
+class X11ShmFramesTest : public test_support::WithXvfb<> {
  protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    xvfb_ = Xvfb::start(&error);
-    ASSERT_TRUE(xvfb_) << error;
-  }
-  static void TearDownTestSuite() { xvfb_.reset(); }
-
   void SetUp() override {
     ASSERT_TRUE(xvfb_);
     auto d = X11Display::open(xvfb_->display());
@@ -367,11 +351,8 @@ class X11ShmFramesTest : public ::testing::Test {
     return c.ok() ? std::move(c.value()) : rfb::Capture{};
   }
 
-  static std::unique_ptr<Xvfb> xvfb_;
   std::optional<X11Display> painter_;
 };
-
-std::unique_ptr<Xvfb> X11ShmFramesTest::xvfb_;
 
 TEST_F(X11ShmFramesTest, FullWidthAreasGoStraightIntoTheFrame) {
   auto source = make_source();

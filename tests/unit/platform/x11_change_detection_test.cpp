@@ -13,6 +13,7 @@
 
 #include "platform/common/tile_diff.h"
 #include "platform/x11/x11_frame_source.h"
+#include "x11_fixture.h"
 #include "x11_test_support.h"
 // Xlib headers after ours (Xlib #defines Status).
 #include <X11/Xutil.h>
@@ -26,15 +27,8 @@ using test_support::Xvfb;
 
 constexpr rfb::Size kScreen{640, 480};
 
-class ChangeDetectionTest : public ::testing::Test {
+class ChangeDetectionTest : public test_support::WithXvfb<> {
  protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    xvfb_ = Xvfb::start(&error, "640x480x24");
-    ASSERT_TRUE(xvfb_) << error;
-  }
-  static void TearDownTestSuite() { xvfb_.reset(); }
-
   void SetUp() override {
     ASSERT_TRUE(xvfb_);
     auto d = X11Display::open(xvfb_->display());
@@ -112,11 +106,8 @@ class ChangeDetectionTest : public ::testing::Test {
     return out;
   }
 
-  static std::unique_ptr<Xvfb> xvfb_;
   std::optional<X11Display> painter_;
 };
-
-std::unique_ptr<Xvfb> ChangeDetectionTest::xvfb_;
 
 // --- XDamage ---
 

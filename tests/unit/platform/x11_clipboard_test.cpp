@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "platform/x11/x11_clipboard.h"
+#include "x11_fixture.h"
 #include "x11_test_support.h"
 // Xlib headers after ours (Xlib #defines Status).
 #include <X11/Xatom.h>
@@ -99,15 +100,8 @@ class IncrOwner {
   bool finished_ = false;
 };
 
-class X11ClipboardTest : public ::testing::Test {
+class X11ClipboardTest : public test_support::WithXvfb<> {
  protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    xvfb_ = Xvfb::start(&error);
-    ASSERT_TRUE(xvfb_) << error;
-  }
-  static void TearDownTestSuite() { xvfb_.reset(); }
-
   void SetUp() override {
     ASSERT_TRUE(xvfb_);
     auto c = X11Clipboard::create(xvfb_->display());
@@ -145,12 +139,9 @@ class X11ClipboardTest : public ::testing::Test {
     return p;
   }
 
-  static std::unique_ptr<Xvfb> xvfb_;
   std::unique_ptr<X11Clipboard> clipboard_;
   std::vector<std::string> changes_;
 };
-
-std::unique_ptr<Xvfb> X11ClipboardTest::xvfb_;
 
 TEST_F(X11ClipboardTest, ServesOurTextAsUtf8AndLatin1) {
   clipboard_->set_text("Hello clipboard \xe9!\nline two");

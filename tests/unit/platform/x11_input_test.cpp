@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "platform/x11/x11_input.h"
+#include "x11_fixture.h"
 #include "x11_test_support.h"
 // Xlib headers after ours (Xlib #defines Status).
 #include <X11/XKBlib.h>
@@ -19,15 +20,8 @@ using namespace std::chrono_literals;
 using test_support::wait_until;
 using test_support::Xvfb;
 
-class X11InputTest : public ::testing::Test {
+class X11InputTest : public test_support::WithXvfb<> {
  protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    xvfb_ = Xvfb::start(&error);
-    ASSERT_TRUE(xvfb_) << error;
-  }
-  static void TearDownTestSuite() { xvfb_.reset(); }
-
   void SetUp() override {
     ASSERT_TRUE(xvfb_);
     auto d = X11Display::open(xvfb_->display());
@@ -137,7 +131,6 @@ class X11InputTest : public ::testing::Test {
     bool operator==(const Button&) const = default;
   };
 
-  static std::unique_ptr<Xvfb> xvfb_;
   std::optional<X11Display> observer_;
   std::unique_ptr<X11Input> input_;
   Window window_ = 0;
@@ -146,8 +139,6 @@ class X11InputTest : public ::testing::Test {
   std::vector<unsigned> keycodes_;
   std::vector<Button> buttons_;
 };
-
-std::unique_ptr<Xvfb> X11InputTest::xvfb_;
 
 TEST_F(X11InputTest, PointerMotionMovesThePointer) {
   for (auto [x, y] : {std::pair{123, 45}, std::pair{0, 0}, std::pair{639, 479}}) {
