@@ -92,6 +92,7 @@ struct TileState {
   int tx = 0;
   size_t offset = 0;  // Byte offset of the tile's first column in a row.
   size_t bytes = 0;   // Bytes per tile row.
+  size_t bpp = 0;     // Bytes per pixel.
   int top = -1;       // First differing row, or -1 while none is known.
   int last = -1;      // Last differing row known so far.
   size_t left = 0;    // [left, right) in bytes: the columns' extent so far.
@@ -99,7 +100,9 @@ struct TileState {
   bool last_known = false;  // `last` is final (the tile's bottom row differs).
   bool done = false;        // The box is final: nothing more to read.
 
-  bool full_width() const { return left == 0 && right == bytes; }
+  // In pixels, not bytes: a depth-24 frame's padding byte never differs, so the box of a fully
+  // changed row ends a byte short of the row in bytes while it spans the row in pixels.
+  bool full_width() const { return left < bpp && right > bytes - bpp; }
   void widen(const Extent& e) {
     left = std::min(left, e.first);
     right = std::max(right, e.end);
@@ -219,6 +222,7 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
       t.tx = tx;
       t.offset = static_cast<size_t>(x) * bpp;
       t.bytes = static_cast<size_t>(w) * bpp;
+      t.bpp = bpp;
     }
     if (tiles.empty()) continue;
     open.clear();

@@ -322,12 +322,22 @@ TEST_P(TileDiffTest, BoxesFoundInEveryOrderAreExact) {
       {{0, 0, 32, 1}, {0, 0, 1, 1}},    // Full first row only.
   };
   for (const Change& c : cases) {
-    Frame a({64, 64}, GetParam());
-    Frame b = a;
-    paint(b, c.full_row, 0x3c);
-    touch(b, c.pixel.x, c.pixel.y);
-    ASSERT_EQ(diff_tiles(a, b), reference_diff(a, b, 32))
-        << c.full_row.str() << " " << c.pixel.str();
+    // Every byte of the row's pixels changed, or only their first or last byte: a depth-24
+    // frame's padding byte never changes, and a row whose first or last byte is equal still
+    // spans the tile in pixels.
+    for (int changed_byte = -1; changed_byte < 2; ++changed_byte) {
+      Frame a({64, 64}, GetParam());
+      Frame b = a;
+      if (changed_byte < 0) {
+        paint(b, c.full_row, 0x3c);
+      } else {
+        for (int x = c.full_row.x; x < c.full_row.right(); ++x)
+          touch(b, x, c.full_row.y, changed_byte == 0 ? 0 : bpp() - 1);
+      }
+      touch(b, c.pixel.x, c.pixel.y);
+      ASSERT_EQ(diff_tiles(a, b), reference_diff(a, b, 32))
+          << c.full_row.str() << " " << c.pixel.str() << " byte " << changed_byte;
+    }
   }
 }
 
