@@ -42,6 +42,11 @@ class FrameSource {
   // changes from events, such as XDamage, processed by process_events()); then the server does
   // not capture until an event says otherwise. Polled sources always answer true.
   virtual bool changes_pending() const { return true; }
+
+  // True when the changes reported since the last capture() already cover the whole screen. An
+  // event source that reports only growth of a bounding box (XDamage) then reports nothing more
+  // before the next capture, so waiting to see whether the drawing goes on learns nothing.
+  virtual bool changes_cover_screen() const { return false; }
 };
 
 // Injects input into the desktop.

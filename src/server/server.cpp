@@ -226,6 +226,10 @@ void Server::schedule_capture() {
 // after the first report, so continuous drawing is still captured at a steady pace.
 std::optional<std::chrono::steady_clock::time_point> Server::settle_time() const {
   if (!large_changes_ || !first_damage_) return std::nullopt;
+  // Drawing usually proceeds from the top down: once the changes reach across the whole screen
+  // the frame is complete, and the source could not say otherwise anyway (see
+  // FrameSource::changes_cover_screen).
+  if (source_.changes_cover_screen()) return std::nullopt;
   const auto settle = std::chrono::milliseconds(config_.capture_settle_ms);
   return std::min(last_damage_ + settle, *first_damage_ + kMaxSettleFactor * settle);
 }
@@ -241,6 +245,11 @@ void Server::on_source_events() {
   // Each readiness of the source's fd is a new report (the X11 source asks for one whenever the
   // damaged area grows).
   if (first_damage_) last_damage_ = std::chrono::steady_clock::now();
+  if (capture_timer_ != 0 && source_.changes_cover_screen()) {
+    // The timer may be waiting for the drawing to settle, which is over now.
+    loop_.cancel_timer(capture_timer_);
+    capture_timer_ = 0;
+  }
   if (source_.changes_pending() && frames_wanted()) schedule_capture();
 }
 

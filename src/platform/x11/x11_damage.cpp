@@ -54,12 +54,17 @@ X11Damage::~X11Damage() {
 bool X11Damage::handle_event(const XEvent& event) {
   if (event.type != event_base_ + XDamageNotify) return false;
   pending_ = true;
+  // At ReportBoundingBox each event carries the box of everything damaged since the last
+  // subtract; the union also holds if an event was for an earlier, smaller box.
+  const XRectangle& a = reinterpret_cast<const XDamageNotifyEvent&>(event).area;
+  reported_.add(rfb::Rect{a.x, a.y, a.width, a.height});
   return true;
 }
 
 void X11Damage::take(rfb::Region& into) {
   if (!pending_ || display_.lost()) return;
   pending_ = false;
+  reported_.clear();
   Display* dpy = display_.get();
   XDamageSubtract(dpy, damage_, 0, region_);
   int count = 0;
@@ -74,6 +79,7 @@ void X11Damage::take(rfb::Region& into) {
 void X11Damage::discard() {
   if (!pending_ || display_.lost()) return;
   pending_ = false;
+  reported_.clear();
   XDamageSubtract(display_.get(), damage_, 0, 0);
 }
 

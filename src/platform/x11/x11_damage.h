@@ -28,6 +28,8 @@ class X11Damage {
   bool handle_event(const XEvent& event);
   // Whether damage was reported since the last take()/discard().
   bool pending() const { return pending_; }
+  // The bounding box of the damage reported since then (empty when none).
+  rfb::Rect reported_bounds() const { return reported_.bounds(); }
   // Moves the server's damage region into `into` (one round trip), when pending(); no request
   // otherwise. Damage that happens during or after the call is reported again by a new event.
   void take(rfb::Region& into);
@@ -42,6 +44,7 @@ class X11Damage {
   unsigned long region_;  // XserverRegion XID, reused for every take().
   int event_base_;
   bool pending_ = false;
+  rfb::Region reported_;
 };
 
 }  // namespace vncd::platform

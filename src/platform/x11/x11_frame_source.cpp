@@ -583,6 +583,11 @@ bool X11FrameSource::changes_pending() const {
   return !damage_ || damage_->pending() || !damaged_.empty() || screen_changed_;
 }
 
+bool X11FrameSource::changes_cover_screen() const {
+  return damage_ && damage_->pending() &&
+         damage_->reported_bounds().contains(rfb::Rect{0, 0, size_.width, size_.height});
+}
+
 void X11FrameSource::add_change_hint(const rfb::Region& region) {
   damaged_.add(region);
 }

@@ -101,6 +101,9 @@ class X11FrameSource final : public rfb::FrameSource {
   void process_events() override;
   // With XDamage: only when damage, a change hint or a screen change is waiting. Polling: always.
   bool changes_pending() const override;
+  // XDamage reports at most the bounding box of the damage: once that is the screen, no more
+  // reports come until the next capture.
+  bool changes_cover_screen() const override;
 
   // Makes the next capture also grab and compare `region` (hints accumulate until then), beyond
   // what XDamage or the poller would look at: for changes the caller knows of by other means.

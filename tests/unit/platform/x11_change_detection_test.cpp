@@ -222,6 +222,38 @@ TEST_P(DamageTest, ChangesArePendingOnlyAfterDamageArrives) {
   EXPECT_FALSE(source->changes_pending());
 }
 
+// XDamage reports bounding boxes: the source knows when what it was told covers the screen (the
+// server then stops waiting for more drawing).
+TEST_P(DamageTest, KnowsWhenTheReportedChangesCoverTheScreen) {
+  auto source = open();
+  ASSERT_TRUE(source);
+  (void)capture_ok(*source);
+  auto wait_for = [&](auto done) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < end) {
+      pollfd p{source->event_fd(), POLLIN, 0};
+      ::poll(&p, 1, 50);
+      source->process_events();
+    }
+  };
+  const rfb::Size size = source->size();
+  // The top half, then the bottom half: only the second completes the screen.
+  fill(Rect{0, 0, size.width, size.height / 2}, fresh_colour());
+  wait_for([&] { return source->changes_pending(); });
+  ASSERT_TRUE(source->changes_pending());
+  EXPECT_FALSE(source->changes_cover_screen());
+  fill(Rect{0, size.height / 2, size.width, size.height - size.height / 2}, fresh_colour());
+  wait_for([&] { return source->changes_cover_screen(); });
+  EXPECT_TRUE(source->changes_cover_screen());
+  // A capture takes the damage: a small change after it covers nothing like the screen.
+  (void)capture_ok(*source);
+  EXPECT_FALSE(source->changes_cover_screen());
+  fill(Rect{5, 5, 10, 10}, fresh_colour());
+  wait_for([&] { return source->changes_pending(); });
+  ASSERT_TRUE(source->changes_pending());
+  EXPECT_FALSE(source->changes_cover_screen());
+}
+
 TEST_F(ChangeDetectionTest, PollingSourceAlwaysHasChangesPending) {
   auto source = open_source(false);
   ASSERT_TRUE(source);

@@ -99,14 +99,14 @@ class ServerTest : public ::testing::Test {
     c->request(true, 0, 0, 200, 120);
     return c;
   }
-  // The update covers the screen once and shows the desktop as it is now.
-  void expect_whole_current_screen(const testing::ServerMsg& u) {
-    int64_t area = 0;
+  // The update covers `area` pixels once and shows the desktop as it is now.
+  void expect_current_pixels(const testing::ServerMsg& u, int64_t area) {
+    int64_t sent = 0;
     for (const testing::RectMsg& r : u.rects) {
-      area += r.rect.area();
+      sent += r.rect.area();
       expect_pixels_match(r);
     }
-    EXPECT_EQ(area, 200 * 120);
+    EXPECT_EQ(sent, area);
   }
 
   ServerConfig config;
@@ -276,17 +276,18 @@ TEST_F(ServerTest, EventDrivenSourceIsCapturedOnlyWhenItReportsAChange) {
 
 // ServerConfig::capture_settle_ms: while changes are large, a frame drawn in two requests (a
 // picture, then a small mark on it) goes out as one update; once changes are small they are
-// captured at once again. The settle time is long here so a loaded machine cannot blur it.
+// captured at once again. The settle time is long here so a loaded machine cannot blur it. The
+// pictures leave the bottom rows alone: a change across the whole screen is not held back.
 TEST_F(ServerTest, LargeChangesSettleBeforeTheCaptureSmallOnesDoNot) {
   auto c = settling_client(400);
   const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
-  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 120}, 0x112233); });
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 100}, 0x112233); });
   std::this_thread::sleep_for(milliseconds(50));
   on_loop(*loop, [&] { desktop.fill(rfb::Rect{5, 5, 10, 10}, 0xABCDEF); });
   auto u = c->next_update();
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(on_loop(*loop, [&] { return server->captures(); }), before + 1);
-  expect_whole_current_screen(*u);  // The mark is in it.
+  expect_current_pixels(*u, 200 * 100);  // The mark is in it.
 
   // That capture changed the whole screen, so the next one settles too; after a small one, a
   // small change goes at once (well inside the settle time).
@@ -311,7 +312,7 @@ TEST_F(ServerTest, LargeChangesSettleUntilTheDrawingStopsButNotForever) {
   const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
   // A picture, then three marks 80 ms apart: 240 ms in all, longer than the settle time, but no
   // gap reaches it.
-  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 120}, 0x112233); });
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 100}, 0x112233); });
   for (int i = 0; i < 3; ++i) {
     std::this_thread::sleep_for(milliseconds(80));
     on_loop(*loop, [&] { desktop.fill(rfb::Rect{5 + 20 * i, 5, 10, 10}, 0xABCDEF); });
@@ -319,7 +320,7 @@ TEST_F(ServerTest, LargeChangesSettleUntilTheDrawingStopsButNotForever) {
   auto u = c->next_update();
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(on_loop(*loop, [&] { return server->captures(); }), before + 1);
-  expect_whole_current_screen(*u);  // Every mark is in it.
+  expect_current_pixels(*u, 200 * 100);  // Every mark is in it.
 
   // Drawing every 50 ms without end: still captured within the cap (4 x 150 ms) of its start.
   c->request(true, 0, 0, 200, 120);
@@ -327,7 +328,7 @@ TEST_F(ServerTest, LargeChangesSettleUntilTheDrawingStopsButNotForever) {
   const auto started = std::chrono::steady_clock::now();
   std::thread painter([&] {
     for (uint32_t colour = 1; !stop; ++colour) {
-      on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 120}, colour); });
+      on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 100}, colour); });
       std::this_thread::sleep_for(milliseconds(50));
     }
   });
@@ -338,6 +339,22 @@ TEST_F(ServerTest, LargeChangesSettleUntilTheDrawingStopsButNotForever) {
   ASSERT_TRUE(during.has_value());
   EXPECT_GE(waited, milliseconds(150));
   EXPECT_LT(waited, milliseconds(1500));
+}
+
+// Once the reported changes span the screen, the source can report nothing more (XDamage's
+// bounding box cannot grow), so the capture does not wait for the drawing to settle; drawing
+// after it goes in the next update.
+TEST_F(ServerTest, ChangesAcrossTheWholeScreenAreNotHeldBack) {
+  auto c = settling_client(400);
+  const auto changed_at = std::chrono::steady_clock::now();
+  // The top, then the bottom of a picture: the first waits, the second completes the screen.
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 0, 200, 60}, 0x112233); });
+  std::this_thread::sleep_for(milliseconds(50));
+  on_loop(*loop, [&] { desktop.fill(rfb::Rect{0, 60, 200, 60}, 0x445566); });
+  auto u = c->next_update();
+  ASSERT_TRUE(u.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - changed_at, milliseconds(350));
+  expect_current_pixels(*u, 200 * 120);
 }
 
 TEST_F(ServerTest, NoCaptureWorkWithoutRequests) {

@@ -48,6 +48,11 @@ class TestDesktop final : public rfb::FrameSource, public rfb::InputSink, public
   bool changes_pending() const override {
     return events_.get() < 0 || announced_ || first_ || size_changed_;
   }
+  // As XDamage's bounding-box reports: what was announced spans the screen.
+  bool changes_cover_screen() const override {
+    return events_.get() >= 0 && announced_ &&
+           pending_.bounds().contains(rfb::Rect{0, 0, size_.width, size_.height});
+  }
   Result<rfb::Capture> capture() override {
     ++captures;
     if (fail_capture) return Error("the desktop went away");
