@@ -739,6 +739,7 @@ void ClientSession::start_encoding(Job job) {
   shown_frame_ = frame_;
   stale_ = damage_;
   encoding_busy_ = true;
+  installment_budget_ = kFirstInstallment;
   encode_installment();
 }
 
@@ -751,8 +752,10 @@ void ClientSession::encode_installment() {
   // The job keeps what it uses alive; it reports back only if the session still exists.
   std::weak_ptr<bool> alive = alive_;
   EventLoop& loop = s_.loop;
-  s_.workers->submit([job = encoding_, alive, &loop, this] {
-    job->run(kInstallment);
+  const size_t budget = installment_budget_;
+  installment_budget_ = std::min(2 * installment_budget_, kInstallment);
+  s_.workers->submit([job = encoding_, alive, &loop, this, budget] {
+    job->run(budget);
     loop.post([alive, this] {
       if (alive.lock()) finish_installment();
     });

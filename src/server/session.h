@@ -122,6 +122,10 @@ class ClientSession final : private rfb::ConnectionDelegate {
   // previous one is sent, so that neither the session nor the planner ever holds a whole
   // screen's worth of output (a full 1080p Raw or Hextile update is 8 MB).
   static constexpr size_t kInstallment = 1u << 20;
+  // The first installment is smaller and each next one twice the last, up to kInstallment: the
+  // client starts reading (and decoding) the top of the update while the rest is encoded, which
+  // takes most of the encode time out of the latency of a large update.
+  static constexpr size_t kFirstInstallment = 64u << 10;
   uint64_t updates_sent() const { return updates_sent_; }
   // Why the session ended (valid once finished()).
   const std::string& finish_reason() const { return finish_reason_; }
@@ -195,6 +199,7 @@ class ClientSession final : private rfb::ConnectionDelegate {
   std::shared_ptr<Encoding> encoding_;  // Holds the planner.
   bool encoding_busy_ = false;          // A job owns encoding_, or an update is half sent.
   bool installment_waits_ = false;      // Until the socket takes the queued installment.
+  size_t installment_budget_ = kFirstInstallment;  // The next installment's size.
   size_t update_bytes_ = 0;             // Of the update being sent, so far.
   std::vector<std::function<void()>> deferred_;
   CongestionControl congestion_;
