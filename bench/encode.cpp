@@ -257,6 +257,8 @@ int main(int argc, char** argv) {
       {"ZRLE", {E::kZRLE}},
       {"Tight", {E::kTight}},
       {"Tight+JPEG q8", {E::kTight, E::kQualityLevel0 + 8}},
+      // libvncclient's default compression level (the e2e benchmark's client).
+      {"Tight+JPEG q8 c3", {E::kTight, E::kQualityLevel0 + 8, E::kCompressLevel0 + 3}},
   };
 
   const vncd::enc::EncoderRegistry registry = vncd::enc::EncoderRegistry::builtin();
