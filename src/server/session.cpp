@@ -78,15 +78,23 @@ struct ClientSession::Encoding {
     const auto started = std::chrono::steady_clock::now();
     if (!begun) {
       begun = true;
-      // rfbproto.rst "FramebufferUpdateRequest": a non-incremental request says the client
-      // lost that area, so no CopyRect goes there and none reads from there.
-      rfb::Region incremental = job.area;
-      incremental.subtract(job.full);
-      rfb::Region unknown = stale;
-      unknown.add(job.full);
-      enc::UpdateContent content =
-          plan_copies(planner, copy_detector, copy_backoff, shown, frame, incremental, unknown);
-      copies = content.copies;
+      enc::UpdateContent content;
+      if (job.resize) {
+        // rfbproto.rst "DesktopSize Pseudo-encoding": the client's picture is gone; all of
+        // the new one follows the new size, and nothing can be copied.
+        content.resize = job.resize;
+        content.changed = job.area;
+      } else {
+        // rfbproto.rst "FramebufferUpdateRequest": a non-incremental request says the client
+        // lost that area, so no CopyRect goes there and none reads from there.
+        rfb::Region incremental = job.area;
+        incremental.subtract(job.full);
+        rfb::Region unknown = stale;
+        unknown.add(job.full);
+        content =
+            plan_copies(planner, copy_detector, copy_backoff, shown, frame, incremental, unknown);
+        copies = content.copies;
+      }
       // The previous picture is not needed any more: back to the frame pool now, so a capture
       // during a long encode does not need yet another screen-sized buffer.
       shown.reset();
@@ -640,34 +648,26 @@ void ClientSession::on_capture(const rfb::Capture& capture) {
   }
 }
 
-void ClientSession::write_resize() {
-  rfb::Size size = frame_->size();
-  enc::UpdatePlanner& planner = encoding_->planner;
-  if (!planner.client_supports(rfb::encoding::kDesktopSize)) {
+void ClientSession::start_resize() {
+  const rfb::Size size = frame_->size();
+  if (!encoding_->planner.client_supports(rfb::encoding::kDesktopSize)) {
     // TigerVNC does the same: a client that cannot follow a resize would show garbage.
     close("the desktop was resized to " + std::to_string(size.width) + "x" +
           std::to_string(size.height) + " and the client does not support DesktopSize");
     return;
   }
-  enc::UpdateContent content;
-  content.resize = size;
-  content.changed = rfb::Region(whole(size));
-  auto started = std::chrono::steady_clock::now();
-  size_t before = conn_.output().size();
-  const enc::UpdateResult result = planner.write_update(*frame_, content, conn_.output());
-  const size_t rects = result.rects;
+  log::debug("client ", peer_, ": resize to ", size.width, "x", size.height);
+  // From here on the client's requests are read against the new size; the old picture's
+  // damage, lossy areas and change rates mean nothing any more.
   conn_.set_framebuffer_size(size);
   quality_.resize(size);
   client_lossy_.clear();
-  if (lossy_client()) note_lossy(rfb::Region(whole(size)), {}, result.lossy);
-  requested_.clear();
-  full_.clear();
-  damage_.clear();
-  shown_frame_ = frame_;
-  stale_.clear();
-  ++updates_sent_;
-  log::debug("client ", peer_, ": resize to ", size.width, "x", size.height, ", ", rects,
-             " rects, ", conn_.output().size() - before, " bytes, ", ms_since(started), " ms");
+  shown_frame_.reset();
+  Job job;
+  job.area = rfb::Region(whole(size));
+  job.resize = size;
+  damage_ = job.area;
+  start_encoding(std::move(job));
 }
 
 void ClientSession::try_send_update() {
@@ -684,8 +684,7 @@ void ClientSession::try_send_update() {
     formats_dirty_ = false;
   }
   if (frame_->size() != conn_.framebuffer_size()) {
-    write_resize();
-    if (!finished_) flush();
+    start_resize();
     return;
   }
   // rfbproto.rst "FramebufferUpdateRequest": incremental requests get what changed inside them,

@@ -151,7 +151,9 @@ class ClientSession final : private rfb::ConnectionDelegate {
   void update_interest();
   void begin_closing();
   void finish(const std::string& reason);
-  void write_resize();
+  // The desktop changed size: the whole new screen goes out as an update that starts with a
+  // DesktopSize rectangle, encoded like any other (off the loop thread, in installments).
+  void start_resize();
   // Reads again soon when the transport holds input its fd will not announce (TLS records
   // already decrypted).
   void schedule_buffered_read();
@@ -165,6 +167,7 @@ class ClientSession final : private rfb::ConnectionDelegate {
     rfb::Region full;     // The part asked for non-incrementally.
     rfb::Region refresh;  // Unchanged but shown with loss: sent again losslessly.
     QualityPolicy::Plan plan;
+    std::optional<rfb::Size> resize;  // The update tells the client the framebuffer's new size.
   };
   // Starts encoding `job` from frame_ (on a worker when there is a pool).
   void start_encoding(Job job);

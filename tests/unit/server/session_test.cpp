@@ -90,6 +90,39 @@ class SessionTest : public ::testing::Test {
     }
     return true;
   }
+  // Reads what the session writes until `updates` updates in all have gone out, as a client
+  // that reads whenever the socket has data; `most_queued` keeps the most the session held.
+  std::vector<uint8_t> drain_updates(uint64_t updates, size_t& most_queued) {
+    std::vector<uint8_t> received;
+    EXPECT_TRUE(run_until([&] {
+      most_queued = std::max(most_queued, session->queued_bytes());
+      std::vector<uint8_t> got = transport->take_output();
+      received.insert(received.end(), got.begin(), got.end());
+      session->on_writable();
+      return session->updates_sent() == updates && !session->congested();
+    }));
+    std::vector<uint8_t> rest = transport->take_output();
+    received.insert(received.end(), rest.begin(), rest.end());
+    return received;
+  }
+  // `client` decodes `updates` updates from `received`, exactly, and then shows the desktop.
+  void expect_client_shows_desktop(test::ReferenceClient& client,
+                                   const std::vector<uint8_t>& received, int updates = 1) {
+    rfb::Reader r(received);
+    for (int i = 0; i < updates; ++i) {
+      Status st = client.decode_update(r);
+      ASSERT_TRUE(st) << st.error().message();
+    }
+    EXPECT_EQ(r.remaining(), 0u);
+    const rfb::Size size = desktop.size();
+    for (int y = 0; y < size.height; y += 37) {
+      for (int x = 0; x < size.width; x += 29) {
+        uint32_t got = 0;
+        std::memcpy(&got, client.fb.at(x, y), 4);
+        ASSERT_EQ(got & 0xFFFFFF, desktop.pixel(x, y)) << x << "," << y;
+      }
+    }
+  }
 
   ServerConfig config;
   enc::EncoderRegistry registry = enc::EncoderRegistry::builtin();
@@ -188,31 +221,41 @@ TEST_F(SessionTest, LargeUpdateGoesOutInInstallmentsAsTheSocketDrains) {
   capture();
   transport->set_write_capacity(kSocket);
   feed(rfb::FramebufferUpdateRequest{false, 0, 0, kW, kH});
-  std::vector<uint8_t> received;
   size_t most_queued = 0;
-  ASSERT_TRUE(run_until([&] {
-    most_queued = std::max(most_queued, session->queued_bytes());
-    std::vector<uint8_t> got = transport->take_output();
-    received.insert(received.end(), got.begin(), got.end());
-    session->on_writable();
-    return session->updates_sent() == 1 && !session->congested();
-  }));
-  std::vector<uint8_t> rest = transport->take_output();
-  received.insert(received.end(), rest.begin(), rest.end());
+  const std::vector<uint8_t> received = drain_updates(1, most_queued);
   EXPECT_LE(most_queued, 2 * ClientSession::kInstallment + enc::UpdatePlanner::kMaxPieceBytes);
   EXPECT_GT(received.size(), size_t{kW} * kH * 4);
   test::ReferenceClient client(kW, kH, rfb::PixelFormat::rgb888());
-  rfb::Reader r(received);
-  Status st = client.decode_update(r);
-  ASSERT_TRUE(st) << st.error().message();
-  EXPECT_EQ(r.remaining(), 0u);
-  for (int y = 0; y < kH; y += 37) {
-    for (int x = 0; x < kW; x += 29) {
-      uint32_t got = 0;
-      std::memcpy(&got, client.fb.at(x, y), 4);
-      ASSERT_EQ(got & 0xFFFFFF, desktop.pixel(x, y)) << x << "," << y;
-    }
-  }
+  expect_client_shows_desktop(client, received);
+}
+
+// A resize is an update like the others: encoded on a worker and sent in installments (not on
+// the loop thread in one piece), and the client follows the new size and sees the new screen.
+TEST_F(SessionTest, ResizeGoesOutInInstallmentsLikeAnyUpdate) {
+  constexpr int kW = 1024, kH = 768;
+  WorkerPool workers(2);
+  make(false, &workers);
+  handshake();
+  feed(rfb::SetEncodings{{rfb::encoding::kRaw, rfb::encoding::kDesktopSize}});
+  capture();
+  feed(rfb::FramebufferUpdateRequest{false, 0, 0, 64, 32});
+  size_t most_queued = 0;
+  std::vector<uint8_t> received = drain_updates(1, most_queued);
+  desktop.resize({kW, kH});
+  desktop.paint_pattern();
+  capture();
+  transport->set_write_capacity(64 * 1024);
+  feed(rfb::FramebufferUpdateRequest{true, 0, 0, 64, 32});
+  // Encoded off the loop thread: nothing is written before the loop runs the worker's result.
+  EXPECT_TRUE(session->congested());
+  EXPECT_EQ(session->queued_bytes(), 0u);
+  const std::vector<uint8_t> resize = drain_updates(2, most_queued);
+  EXPECT_LE(most_queued, 2 * ClientSession::kInstallment + enc::UpdatePlanner::kMaxPieceBytes);
+  received.insert(received.end(), resize.begin(), resize.end());
+  test::ReferenceClient client(64, 32, rfb::PixelFormat::rgb888());
+  expect_client_shows_desktop(client, received, 2);
+  EXPECT_EQ(client.fb.width, kW);
+  EXPECT_EQ(client.fb.height, kH);
 }
 
 TEST_F(SessionTest, ASessionDestroyedWhileItsUpdateIsEncodedIsNotCalledBack) {
