@@ -169,24 +169,56 @@ void diff_only(int runs) {
          for (size_t i = 0; i < f.stride() * kHeight; ++i)
            if (i % 4 != 3) f.mutable_data()[i] ^= 0x5a;
        }},
+      {"terminal scrolled a line", [](vncd::rfb::Frame&) {}},
   };
-  std::printf("\ndiff_tiles alone, %dx%d 32 bpp, median of %d runs (us); rects in the result\n",
-              kWidth, kHeight, runs);
-  for (const Case& c : cases) {
-    vncd::rfb::Frame after = before;
-    c.change(after);
-    std::vector<double> us;
-    size_t rects = 0;
-    for (int i = -kWarmups; i < runs; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const Region changed = vncd::platform::diff_tiles(before, after);
-      const auto t1 = std::chrono::steady_clock::now();
-      rects = changed.num_rects();
-      if (i >= 0) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  std::printf(
+      "\ndiff_tiles alone, %dx%d 32 bpp, median of %d runs (us); rects in the result; exact "
+      "boxes, then rows only (TileBox::kRows, what large captured areas use)\n",
+      kWidth, kHeight, runs);
+  const Region whole(vncd::rfb::Rect{0, 0, kWidth, kHeight});
+  // A terminal scrolled by one 17-pixel line: ragged lines of 9x15 glyphs (a few pixels each) on
+  // a dark background, before and after.
+  auto terminal = [](int first_line) {
+    vncd::rfb::Frame f({kWidth, kHeight}, vncd::rfb::PixelFormat::rgb888());
+    std::memset(f.mutable_data(), 0x10, f.stride() * kHeight);
+    for (int line = 0; line * 17 + 15 <= kHeight; ++line) {
+      uint32_t seed = static_cast<uint32_t>(first_line + line) * 2654435761u + 1;
+      auto next = [&seed] { return (seed = seed * 1103515245u + 12345u) >> 16; };
+      const int cols = 40 + static_cast<int>(next() % 170);
+      for (int col = 0; col < cols && col * 9 + 9 <= kWidth; ++col) {
+        if (next() % 6 == 0) continue;  // A space.
+        for (int dot = 0; dot < 14; ++dot) {
+          const int x = col * 9 + static_cast<int>(next() % 8);
+          const int y = line * 17 + 2 + static_cast<int>(next() % 12);
+          std::memset(f.mutable_row(y) + x * 4, 0xd0, 3);
+        }
+      }
     }
-    std::sort(us.begin(), us.end());
-    std::printf("%-26s %10.1f %10.1f %10.1f %8zu rects\n", c.name, us[us.size() / 2], us.front(),
-                us.back(), rects);
+    return f;
+  };
+  const vncd::rfb::Frame text_before = terminal(0);
+  for (const Case& c : cases) {
+    const bool text = std::string(c.name) == "terminal scrolled a line";
+    const vncd::rfb::Frame& base = text ? text_before : before;
+    vncd::rfb::Frame after = text ? terminal(1) : before;
+    c.change(after);
+    for (const auto boxes : {vncd::platform::TileBox::kExact, vncd::platform::TileBox::kRows}) {
+      std::vector<double> us;
+      size_t rects = 0;
+      for (int i = -kWarmups; i < runs; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const Region changed = vncd::platform::diff_tiles(
+            base, after, whole, vncd::platform::kDefaultTileSize, nullptr, boxes);
+        const auto t1 = std::chrono::steady_clock::now();
+        rects = changed.num_rects();
+        if (i >= 0) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      }
+      std::sort(us.begin(), us.end());
+      const double median = us.at(us.size() / 2), least = us.at(0), most = us.at(us.size() - 1);
+      std::printf("%-26s %-6s %10.1f %10.1f %10.1f %8zu rects\n", c.name,
+                  boxes == vncd::platform::TileBox::kRows ? "rows" : "exact", median, least, most,
+                  rects);
+    }
   }
 }
 

@@ -111,8 +111,8 @@ struct TileState {
 
 class Band {
  public:
-  Band(const rfb::Frame& before, const rfb::Frame& after, int y, int h)
-      : before_(before), after_(after), y_(y), h_(h) {}
+  Band(const rfb::Frame& before, const rfb::Frame& after, int y, int h, TileBox box)
+      : before_(before), after_(after), y_(y), h_(h), rows_only_(box == TileBox::kRows) {}
 
   const uint8_t* row_a(int r, const TileState& t) const {
     return before_.data() + static_cast<size_t>(y_ + r) * before_.stride() + t.offset;
@@ -132,8 +132,8 @@ class Band {
     if (e.first == t.bytes) return;
     if (t.top < 0) {
       t.top = t.last = r;
-      t.left = e.first;
-      t.right = e.end;
+      t.left = rows_only_ ? 0 : e.first;
+      t.right = rows_only_ ? t.bytes : e.end;
       // A large change usually reaches the tile's bottom row: then the box's height is known
       // now, and a fully changed tile is finished after two rows.
       if (r < h_ - 1) {
@@ -168,12 +168,14 @@ class Band {
   const rfb::Frame& after_;
   int y_;
   int h_;
+  bool rows_only_;
 };
 
 }  // namespace
 
 rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
-                       const rfb::Region& candidates, int tile, int64_t* pixels_compared) {
+                       const rfb::Region& candidates, int tile, int64_t* pixels_compared,
+                       TileBox boxes) {
   assert(tile > 0);
   assert(before.size() == after.size());
   assert(before.format() == after.format());
@@ -227,7 +229,7 @@ rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
     if (tiles.empty()) continue;
     open.clear();
     for (TileState& t : tiles) open.push_back(&t);
-    const Band band(before, after, y, h);
+    const Band band(before, after, y, h, boxes);
     for (int r = 0; r < h && !open.empty(); ++r) {
       size_t kept = 0;
       for (TileState* t : open) {

@@ -17,6 +17,12 @@ namespace vncd::platform {
 // screen is still only ~2000 tiles to keep track of.
 inline constexpr int kDefaultTileSize = 32;
 
+// What a changed tile reports. kExact: the bounding box of its differing pixels. kRows: its
+// differing rows across the tile's whole width; a tile is then read only down to its first
+// differing row and up from its bottom to its last, where the exact columns of sparse changes
+// (scrolled or moved text) need every row of the tile read.
+enum class TileBox { kExact, kRows };
+
 // The differing pixels between `before` and `after` inside the grid-aligned tiles (clipped to the
 // frame) that intersect `candidates`: the union, over those tiles, of the bounding box of the
 // pixels that differ within the tile (nothing for a tile without differences). So a single
@@ -26,9 +32,10 @@ inline constexpr int kDefaultTileSize = 32;
 // (1, 2 or 4 bytes per pixel); tile must be > 0.
 // When `pixels_compared` is given, the area of the tiles examined is added to it (benchmarks and
 // idle-cost tests count it; a tile is counted whole however early its comparison stops).
+// With TileBox::kRows each changed tile's box spans the tile (clipped to the frame) in width.
 rfb::Region diff_tiles(const rfb::Frame& before, const rfb::Frame& after,
                        const rfb::Region& candidates, int tile = kDefaultTileSize,
-                       int64_t* pixels_compared = nullptr);
+                       int64_t* pixels_compared = nullptr, TileBox box = TileBox::kExact);
 
 // The grid-aligned tiles (clipped to `size`) that `region` touches.
 rfb::Region snap_to_tiles(const rfb::Region& region, rfb::Size size, int tile = kDefaultTileSize);

@@ -31,8 +31,9 @@ void touch(Frame& f, int x, int y, int byte = 0) {
 }
 
 // What the contract says diff_tiles returns, computed the slow way: per tile, the bounding box
-// of the pixels that differ.
-Region reference_diff(const Frame& a, const Frame& b, int tile) {
+// of the pixels that differ (with TileBox::kRows, widened to the tile).
+Region reference_diff(const Frame& a, const Frame& b, int tile,
+                      TileBox boxes = TileBox::kExact) {
   const size_t bpp = static_cast<size_t>(a.format().bytes_per_pixel());
   Region out;
   for (int ty = 0; ty < a.size().height; ty += tile) {
@@ -47,6 +48,10 @@ Region reference_diff(const Frame& a, const Frame& b, int tile) {
             y1 = std::max(y1, y);
           }
         }
+      }
+      if (x1 >= 0 && boxes == TileBox::kRows) {
+        x0 = tx;
+        x1 = std::min(tx + tile, a.size().width) - 1;
       }
       if (x1 >= 0) out.add(Rect{x0, y0, x1 - x0 + 1, y1 - y0 + 1});
     }
@@ -227,8 +232,9 @@ std::string describe(const Region& region) {
 }
 
 // reference_diff restricted to the tiles that `candidates` touches.
-Region reference_diff(const Frame& a, const Frame& b, const Region& candidates, int tile) {
-  Region out = reference_diff(a, b, tile);
+Region reference_diff(const Frame& a, const Frame& b, const Region& candidates, int tile,
+                      TileBox boxes = TileBox::kExact) {
+  Region out = reference_diff(a, b, tile, boxes);
   out.intersect(snap_to_tiles(candidates, a.size(), tile));
   return out;
 }
@@ -302,6 +308,10 @@ TEST_P(TileDiffTest, StreamingMatchesTheReferenceOnManySeeds) {
                 describe(reference_diff(a, b, candidates, tile)))
           << "seed " << seed << " size " << size.width << "x" << size.height << " tile " << tile
           << " candidates " << candidates.bounds().str();
+      ASSERT_EQ(describe(diff_tiles(a, b, candidates, tile, nullptr, TileBox::kRows)),
+                describe(reference_diff(a, b, candidates, tile, TileBox::kRows)))
+          << "rows only: seed " << seed << " size " << size.width << "x" << size.height
+          << " tile " << tile << " candidates " << candidates.bounds().str();
     }
   }
 }

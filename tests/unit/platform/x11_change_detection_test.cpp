@@ -261,6 +261,27 @@ TEST_F(ChangeDetectionTest, PollingSourceAlwaysHasChangesPending) {
   EXPECT_TRUE(source->changes_pending());
 }
 
+// A large damaged area (here the whole 640x480 screen, repainted) is compared for changed rows
+// only: each changed tile reports its differing rows across the tile's width. Small damage
+// keeps exact boxes (ManySmallScatteredChangesAreAllFound).
+TEST_P(DamageTest, LargeDamageReportsChangedRowsOfEachTile) {
+  auto source = open();
+  ASSERT_TRUE(source);
+  const unsigned long background = fresh_colour();
+  fill(Rect{0, 0, kScreen.width, kScreen.height}, background);
+  (void)capture_ok(*source);
+  fill(Rect{0, 0, kScreen.width, kScreen.height}, background);  // Damage, no change.
+  const Rect dots[] = {{5, 7, 1, 1}, {100, 200, 3, 2}, {639, 479, 1, 1}};
+  Region expected;
+  for (const Rect& d : dots) {
+    fill(d, fresh_colour());
+    expected.add(Rect{d.x / 32 * 32, d.y, 32, d.h});
+  }
+  rfb::Capture c = capture_ok(*source);
+  EXPECT_EQ(c.changed, expected);
+  EXPECT_EQ(mismatched_rows(*c.frame), 0);
+}
+
 TEST_P(DamageTest, ManySmallScatteredChangesAreAllFound) {
   auto source = open();
   ASSERT_TRUE(source);
