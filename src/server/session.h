@@ -203,7 +203,7 @@ class ClientSession final : private rfb::ConnectionDelegate {
   bool encoding_busy_ = false;          // A job owns encoding_, or an update is half sent.
   bool installment_waits_ = false;      // Until the socket takes the queued installment.
   size_t installment_budget_ = kFirstInstallment;  // The next installment's size.
-  size_t update_bytes_ = 0;             // Of the update being sent, so far.
+  size_t update_bytes_ = 0;                        // Of the update being sent, so far.
   std::vector<std::function<void()>> deferred_;
   CongestionControl congestion_;
   QualityPolicy quality_;

@@ -947,10 +947,9 @@ Result<rfb::Capture> X11FrameSource::capture_frame() {
     // reported now rather than lost. Over a large change (a scroll, a moved window) the exact
     // columns of each tile's change would cost a full read of every sparse text tile, and the
     // copy detector and the encoders' own tiles make them matter little: rows only, there.
-    const TileBox box =
-        candidates->area() >= kRowBoxesMinArea ? TileBox::kRows : TileBox::kExact;
-    result.changed = diff_tiles(*previous, *frame, grabbed, options_.tile_size,
-                                &stats_.pixels_compared, box);
+    const TileBox box = candidates->area() >= kRowBoxesMinArea ? TileBox::kRows : TileBox::kExact;
+    result.changed =
+        diff_tiles(*previous, *frame, grabbed, options_.tile_size, &stats_.pixels_compared, box);
     if (result.changed.empty()) {
       pool_.recycle(std::move(frame), rfb::Region());
       result.frame = previous;

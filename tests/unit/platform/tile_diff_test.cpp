@@ -32,8 +32,7 @@ void touch(Frame& f, int x, int y, int byte = 0) {
 
 // What the contract says diff_tiles returns, computed the slow way: per tile, the bounding box
 // of the pixels that differ (with TileBox::kRows, widened to the tile).
-Region reference_diff(const Frame& a, const Frame& b, int tile,
-                      TileBox boxes = TileBox::kExact) {
+Region reference_diff(const Frame& a, const Frame& b, int tile, TileBox boxes = TileBox::kExact) {
   const size_t bpp = static_cast<size_t>(a.format().bytes_per_pixel());
   Region out;
   for (int ty = 0; ty < a.size().height; ty += tile) {
@@ -310,8 +309,8 @@ TEST_P(TileDiffTest, StreamingMatchesTheReferenceOnManySeeds) {
           << " candidates " << candidates.bounds().str();
       ASSERT_EQ(describe(diff_tiles(a, b, candidates, tile, nullptr, TileBox::kRows)),
                 describe(reference_diff(a, b, candidates, tile, TileBox::kRows)))
-          << "rows only: seed " << seed << " size " << size.width << "x" << size.height
-          << " tile " << tile << " candidates " << candidates.bounds().str();
+          << "rows only: seed " << seed << " size " << size.width << "x" << size.height << " tile "
+          << tile << " candidates " << candidates.bounds().str();
     }
   }
 }

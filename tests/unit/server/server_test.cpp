@@ -89,6 +89,11 @@ class ServerTest : public ::testing::Test {
   // capture settles) and has an incremental request outstanding.
   std::unique_ptr<TestClient> settling_client(int settle_ms) {
     config.capture_settle_ms = settle_ms;
+    return event_driven_client();
+  }
+  // An event-driven desktop (imitating XDamage) and a client that got the whole screen and has
+  // an incremental request outstanding.
+  std::unique_ptr<TestClient> event_driven_client() {
     desktop.paint_pattern();
     desktop.make_event_driven();
     separate_clipboard = true;
@@ -251,14 +256,7 @@ TEST_F(ServerTest, TheDesktopBellRingsOnEveryClient) {
 }
 
 TEST_F(ServerTest, EventDrivenSourceIsCapturedOnlyWhenItReportsAChange) {
-  desktop.paint_pattern();
-  desktop.make_event_driven();
-  separate_clipboard = true;
-  start_server();
-  auto c = connect();
-  c->request(false, 0, 0, 200, 120);
-  ASSERT_TRUE(c->next_update().has_value());
-  c->request(true, 0, 0, 200, 120);
+  auto c = event_driven_client();
   // A waiting client and a quiet desktop: no periodic capture work (a timer would do ~12).
   const uint64_t before = on_loop(*loop, [&] { return server->captures(); });
   std::this_thread::sleep_for(milliseconds(200));
