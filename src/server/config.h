@@ -32,7 +32,8 @@ struct ServerConfig {
   // full redraw), a capture waits until no new damage has been reported for this long (at most
   // four times this after the first report), so that a frame the application draws in several
   // requests goes out whole, as one update, not a half-drawn one followed by the rest. Small
-  // changes (typing, a click's answer) are captured at once.
+  // changes (typing, a click's answer) are captured at once, and so are changes that already
+  // span the whole screen (FrameSource::changes_cover_screen: XDamage reports nothing more).
   int capture_settle_ms = 2;
   int threads = 0;                     // Encoding threads; 0: one per core.
   int handshake_timeout_s = 30;        // Unauthenticated connections are closed after this.

@@ -663,10 +663,10 @@ void ClientSession::start_resize() {
   quality_.resize(size);
   client_lossy_.clear();
   shown_frame_.reset();
+  damage_.clear();
   Job job;
   job.area = rfb::Region(whole(size));
   job.resize = size;
-  damage_ = job.area;
   start_encoding(std::move(job));
 }
 
