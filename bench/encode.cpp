@@ -8,12 +8,16 @@
 // spreads each update over a local N-thread pool (cpu_ms is then the whole process's CPU time). The
 // "deflate ..." rows compare one serial deflate stream with ZlibStream's pigz-style chunks (2
 // and 4 lanes), cheaper strategies and vncd's own deflaters ("own literals", "own greedy") on
-// ZRLE's tile data and Zlib's raw pixels: bytes are the ratio cost of each. Prints a table; writes
+// ZRLE's tile data and Zlib's raw pixels, and zlib against "own lazy" on Tight's palette indexes:
+// bytes are the ratio cost of each. Prints a table; writes
 // CSV. First, the memory of one connection's encoding path: per encoding and image, a fresh child
 // process (its own pool) sends two full-frame updates, and the growth of its peak RSS (VmHWM after,
 // VmRSS before, with the peak reset through /proc/self/clear_refs) is printed as peak_MB.
 //
-//   bench_encode [--threads N] [--quick] [--only ENCODING] [--image IMAGE] [CSV_PATH]
+//   bench_encode [--threads N] [--quick] [--only ENCODING] [--image IMAGE]
+//                [--image-file FILE.ppm] [CSV_PATH]
+//   (--image-file: one 1920x1080 binary PPM instead of the corpus, named "file" in the table; e.g.
+//   the e2e benchmark's real screen from e2e_workload --dump)
 //   (default for a full run: bench/results/encode.csv; a --quick, --only or --image run writes a
 //   CSV only to a given path, so it never replaces the kept full table)
 #include <sys/wait.h>
@@ -27,6 +31,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -38,7 +43,9 @@
 #include <tuple>
 #include <vector>
 
+#include "encodings/palette.h"
 #include "encodings/registry.h"
+#include "encodings/tight_encoder.h"
 #include "encodings/trle.h"
 #include "encodings/update_planner.h"
 #include "encodings/zlib_stream.h"
@@ -77,6 +84,34 @@ vncd::rfb::Frame make_mixed_image(int w, int h) {
                 out.stride());
   }
   return out;
+}
+
+// A 1920x1080 binary PPM (P6, maxval 255) as an rgb888 frame; exits with a message otherwise.
+vncd::rfb::Frame load_ppm(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  int w = 0, h = 0, maxval = 0;
+  if (!f || std::fscanf(f.get(), "P6 %d %d %d", &w, &h, &maxval) != 3 || w != kWidth ||
+      h != kHeight || maxval != 255 || std::fgetc(f.get()) == EOF) {
+    std::fprintf(stderr, "bench_encode: %s is not a %dx%d binary PPM\n", path.c_str(), kWidth,
+                 kHeight);
+    std::exit(2);
+  }
+  vncd::rfb::Frame frame({w, h}, vncd::rfb::PixelFormat::rgb888());
+  std::vector<uint8_t> row(static_cast<size_t>(w) * 3);
+  for (int y = 0; y < h; ++y) {
+    if (std::fread(row.data(), 1, row.size(), f.get()) != row.size()) {
+      std::fprintf(stderr, "bench_encode: %s is short\n", path.c_str());
+      std::exit(2);
+    }
+    uint8_t* out = frame.mutable_row(y);
+    for (int x = 0; x < w; ++x) {  // rgb888: little endian, red at bit 16.
+      out[x * 4] = row[static_cast<size_t>(x) * 3 + 2];
+      out[x * 4 + 1] = row[static_cast<size_t>(x) * 3 + 1];
+      out[x * 4 + 2] = row[static_cast<size_t>(x) * 3];
+      out[x * 4 + 3] = 0;
+    }
+  }
+  return frame;
 }
 
 struct Image {
@@ -210,6 +245,7 @@ int main(int argc, char** argv) {
   size_t threads = 1;
   std::string only;        // One encoding row name (e.g. "ZRLE"), no ceilings: for profiling.
   std::string only_image;  // One image (e.g. "photo"): for profiling.
+  std::string image_file;  // A PPM instead of the corpus.
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) {
@@ -220,6 +256,9 @@ int main(int argc, char** argv) {
     } else if (a == "--image" && i + 1 < argc) {
       only_image = argv[++i];
       partial = true;
+    } else if (a == "--image-file" && i + 1 < argc) {
+      image_file = argv[++i];
+      partial = true;
     } else if (a == "--quick") {
       partial = true;
       kWarmups = 1;
@@ -227,7 +266,7 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr,
                    "usage: bench_encode [--threads N] [--quick] [--only ENCODING] [--image IMAGE] "
-                   "[CSV_PATH]\n");
+                   "[--image-file FILE.ppm] [CSV_PATH]\n");
       return a == "--help" ? 0 : 2;
     } else {
       csv_path = a;
@@ -244,8 +283,11 @@ int main(int argc, char** argv) {
       {"noise", [] { return vncd::test::make_noise(kWidth, kHeight, 1); }},
       {"mixed", [] { return make_mixed_image(kWidth, kHeight); }},
   };
-  for (const auto& [name, make] : generators)
-    if (only_image.empty() || only_image == name) images.push_back({name, make()});
+  if (!image_file.empty())
+    images.push_back({"file", load_ppm(image_file)});
+  else
+    for (const auto& [name, make] : generators)
+      if (only_image.empty() || only_image == name) images.push_back({name, make()});
 
   const std::vector<Encoding> encodings = {
       {"Raw", {E::kRaw}},
@@ -369,6 +411,41 @@ int main(int argc, char** argv) {
           vncd::enc::deflate_matches(data, own);
           return own.size();
         }));
+      }
+    }
+    // Tight's palette indexes (64-row strips of 3 to 256 colours, as the encoder sends them
+    // without JPEG) through zlib at the levels Tight used for them and vncd's lazy coder at the
+    // chains it uses instead (tight_encoder.cpp kLazyChain), one piece per strip.
+    {
+      std::vector<std::vector<uint8_t>> strips;
+      vncd::enc::Palette palette;
+      for (int y = 0; y < kHeight; y += vncd::enc::TightEncoder::kMaxHeight) {
+        const vncd::rfb::PixelView strip = pixels.view().sub(
+            {0, y, kWidth, std::min(vncd::enc::TightEncoder::kMaxHeight, kHeight - y)});
+        if (!vncd::enc::build_palette(strip, vncd::enc::Palette::kMaxColours, palette) ||
+            palette.size() <= 2)
+          continue;
+        strips.emplace_back(static_cast<size_t>(strip.width) * static_cast<size_t>(strip.height));
+        vncd::enc::palette_indexes(strip, palette, strips.back().data());
+      }
+      if (!strips.empty()) {
+        vncd::rfb::ByteBuffer out;
+        for (int level : {1, 5}) {
+          vncd::enc::ZlibStream stream(level);
+          rows.push_back(measure("deflate Tight indexes L" + std::to_string(level), img.name, [&] {
+            out.clear();
+            for (const auto& st : strips) stream.compress(st, out);
+            return out.size();
+          }));
+        }
+        for (int chain : {2, 8}) {
+          rows.push_back(
+              measure("deflate Tight indexes own lazy " + std::to_string(chain), img.name, [&] {
+                out.clear();
+                for (const auto& st : strips) vncd::enc::deflate_lazy(st, kWidth, chain, out);
+                return out.size();
+              }));
+        }
       }
     }
     // TurboJPEG alone on the same pixels (rgb888 little endian is B,G,R,X in memory).

@@ -4,11 +4,13 @@
 //
 //   e2e_workload --mode static|scroll|photo|small|drag|click|fullframe [--display :N]
 //                [--rate STEPS_PER_S] [--stamps FILE] [--frames K] [--content mixed|photo|ui]
+//                [--dump FILE.ppm]
 //
 // click: the static desktop, answering each button press inside the click target (marker.h) by
 // flashing the target and drawing the marker that names the press; no periodic steps.
 // fullframe: one still screen for full-frame encode timing: --content photo (one plasma frame),
 // ui (terminal text) or mixed (photo on the top half, terminal text below); no steps.
+// --dump writes the first screen as a binary PPM, for bench_encode --image-file.
 //
 // Prints "READY" on stdout once the first screen is drawn; runs until SIGTERM/SIGINT, then prints
 // "steps=N late=M" on stderr (late: steps that missed their slot by more than one period).
@@ -65,6 +67,7 @@ struct Args {
   std::string stamps;
   int frames = 30;
   std::string content = "mixed";
+  std::string dump;
 };
 
 Args parse(int argc, char** argv) {
@@ -87,6 +90,8 @@ Args parse(int argc, char** argv) {
       a.frames = std::atoi(value().c_str());
     } else if (f == "--content") {
       a.content = value();
+    } else if (f == "--dump") {
+      a.dump = value();
     } else {
       die("unknown option " + f);
     }
@@ -524,6 +529,32 @@ class Workload {
   std::vector<ImagePtr> frames_;
 };
 
+// The root window as a binary PPM (P6, 8 bits per channel).
+void dump_screen(Display* dpy, const std::string& path) {
+  const int screen = DefaultScreen(dpy);
+  const int w = DisplayWidth(dpy, screen), h = DisplayHeight(dpy, screen);
+  // Xlib owns these pixels: XDestroyImage frees them with the image.
+  std::unique_ptr<XImage, int (*)(XImage*)> image(
+      XGetImage(dpy, RootWindow(dpy, screen), 0, 0, static_cast<unsigned>(w),
+                static_cast<unsigned>(h), AllPlanes, ZPixmap),
+      [](XImage* i) { return XDestroyImage(i); });
+  if (!image) die("cannot read the screen for --dump");
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) die("cannot write " + path);
+  std::fprintf(f, "P6\n%d %d\n255\n", w, h);
+  std::vector<uint8_t> row(static_cast<size_t>(w) * 3);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const unsigned long p = XGetPixel(image.get(), x, y);
+      row[static_cast<size_t>(x) * 3] = static_cast<uint8_t>(p >> 16);
+      row[static_cast<size_t>(x) * 3 + 1] = static_cast<uint8_t>(p >> 8);
+      row[static_cast<size_t>(x) * 3 + 2] = static_cast<uint8_t>(p);
+    }
+    std::fwrite(row.data(), 1, row.size(), f);
+  }
+  if (std::fclose(f) != 0) die("cannot write " + path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -539,6 +570,7 @@ int main(int argc, char** argv) {
   {
     Workload w(dpy.get(), args);
     w.setup();
+    if (!args.dump.empty()) dump_screen(dpy.get(), args.dump);
     std::printf("READY\n");
     std::fflush(stdout);
     const int64_t period = args.rate > 0 ? static_cast<int64_t>(1e9 / args.rate) : 0;
