@@ -1,12 +1,75 @@
 #include "encodings/palette.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <utility>
 
 #include "encodings/pixels.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace vncd::enc {
+namespace {
+
+// How many 32-bit pixels from row[x] on, in whole groups of four, are all `a` or `b`; adds
+// their numbers to *na and *nb. Text and UI rows are mostly spans of two colours: two compares
+// per four pixels instead of a load, compare and branch per pixel.
+int span_of_two(const uint8_t* row, int x, int width, uint32_t a, uint32_t b, uint32_t* na,
+                uint32_t* nb) {
+  const int start = x;
+#if defined(__SSE2__)
+  // Set bits of a 4-bit mask (x86-64's baseline has no popcnt instruction).
+  static constexpr uint8_t kOnes[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+  const __m128i va = _mm_set1_epi32(static_cast<int>(a)), vb = _mm_set1_epi32(static_cast<int>(b));
+  for (; x + 4 <= width; x += 4) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + x * 4));
+    const int ma = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, va)));
+    const int mb = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, vb)));
+    if ((ma | mb) != 0xf) break;
+    *na += kOnes[ma];
+    *nb += kOnes[mb];
+  }
+#else
+  for (; x + 4 <= width; x += 4) {
+    unsigned ma = 0, mb = 0;
+    for (int k = 0; k < 4; ++k) {
+      const uint32_t c = load_pixel<uint32_t>(row + (x + k) * 4);
+      ma += c == a;
+      mb += c == b;
+    }
+    if (ma + mb != 4) break;
+    *na += ma;
+    *nb += mb;
+  }
+#endif
+  return x - start;
+}
+
+#if defined(__SSE2__)
+// Indexes of 32-bit pixels from row[x] on, in whole groups of four that are all `a` or `b`,
+// written as bytes `ia` / `ib` to out[x...]; returns how many pixels it did.
+int index_span_of_two(const uint8_t* row, int x, int width, uint32_t a, uint32_t b, uint8_t ia,
+                      uint8_t ib, uint8_t* out) {
+  const int start = x;
+  const __m128i va = _mm_set1_epi32(static_cast<int>(a)), vb = _mm_set1_epi32(static_cast<int>(b));
+  const __m128i via = _mm_set1_epi32(ia), vib = _mm_set1_epi32(ib);
+  for (; x + 4 <= width; x += 4) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + x * 4));
+    const __m128i ea = _mm_cmpeq_epi32(v, va), eb = _mm_cmpeq_epi32(v, vb);
+    if (_mm_movemask_epi8(_mm_or_si128(ea, eb)) != 0xffff) break;
+    const __m128i idx = _mm_or_si128(_mm_and_si128(ea, via), _mm_and_si128(eb, vib));
+    const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(idx, idx), idx);
+    const int32_t four = _mm_cvtsi128_si32(bytes);
+    std::memcpy(out + x, &four, 4);
+  }
+  return x - start;
+}
+#endif
+
+}  // namespace
 
 void Palette::clear() {
   // Walking the probe chains beats refilling the table only while the palette is small.
@@ -96,6 +159,15 @@ bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
       const uint8_t* row = pixels.row(y);
       int x = 0;
       while (x < pixels.width) {
+        if constexpr (sizeof(T) == 4) {
+          if (recent_index[1] >= 0) {
+            uint32_t n0 = 0, n1 = 0;
+            x += span_of_two(row, x, pixels.width, recent[0], recent[1], &n0, &n1);
+            out.add_count(recent_index[0], n0);
+            out.add_count(recent_index[1], n1);
+            if (x >= pixels.width) break;
+          }
+        }
         const T c = load_pixel<T>(row + x * sizeof(T));
         int run = 1;
         while (x + run < pixels.width && load_pixel<T>(row + (x + run) * sizeof(T)) == c) ++run;
@@ -118,6 +190,39 @@ bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
       }
     }
     return true;
+  });
+}
+
+void palette_indexes(const rfb::PixelView& pixels, const Palette& palette, uint8_t* indexes) {
+  dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+    // The last two colours met, as build_palette() keeps them: text alternates between two.
+    T recent[2] = {load_pixel<T>(pixels.data), load_pixel<T>(pixels.data)};
+    uint8_t recent_index[2];
+    recent_index[0] = recent_index[1] = static_cast<uint8_t>(palette.lookup(recent[0]));
+    for (int y = 0; y < pixels.height; ++y) {
+      const uint8_t* row = pixels.row(y);
+      uint8_t* out = indexes + static_cast<size_t>(y) * static_cast<size_t>(pixels.width);
+      int x = 0;
+      while (x < pixels.width) {
+#if defined(__SSE2__)
+        if constexpr (sizeof(T) == 4) {
+          x += index_span_of_two(row, x, pixels.width, recent[0], recent[1], recent_index[0],
+                                 recent_index[1], out);
+          if (x >= pixels.width) break;
+        }
+#endif
+        const T c = load_pixel<T>(row + static_cast<size_t>(x) * sizeof(T));
+        if (c != recent[0]) {
+          const T older = recent[1];
+          const uint8_t older_index = recent_index[1];
+          recent[1] = recent[0];
+          recent_index[1] = recent_index[0];
+          recent[0] = c;
+          recent_index[0] = c == older ? older_index : static_cast<uint8_t>(palette.lookup(c));
+        }
+        out[x++] = recent_index[0];
+      }
+    }
   });
 }
 
@@ -146,7 +251,13 @@ bool is_solid(const rfb::PixelView& pixels, uint32_t* colour) {
     const T c = load_pixel<T>(pixels.data);
     for (int y = 0; y < pixels.height; ++y) {
       const uint8_t* row = pixels.row(y);
-      for (int x = 0; x < pixels.width; ++x)
+      int x = 0;
+      if constexpr (sizeof(T) == 4) {
+        uint32_t n = 0, unused = 0;
+        x = span_of_two(row, 0, pixels.width, c, c, &n, &unused);
+        if (x + 4 <= pixels.width) return false;  // A group of four broke the span.
+      }
+      for (; x < pixels.width; ++x)
         if (load_pixel<T>(row + x * sizeof(T)) != c) return false;
     }
     if (colour) *colour = c;

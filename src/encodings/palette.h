@@ -58,6 +58,11 @@ class Palette {
 // and is incomplete). Consecutive equal pixels are counted as one run, so solid areas are cheap.
 bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out);
 
+// Writes the index in `palette` of each pixel of `pixels` to `indexes` (width bytes per row,
+// rows back to back). Every colour of `pixels` must be in `palette` (as build_palette() leaves it
+// when it returns true) and the palette must hold at most 256 colours.
+void palette_indexes(const rfb::PixelView& pixels, const Palette& palette, uint8_t* indexes);
+
 // The number of horizontal runs of equal pixels in `pixels` (each row counted on its own): w * h
 // for content whose every pixel differs from its left neighbour (photos, noise), h when solid.
 // Stops counting once past `limit` (returns limit + 1 then), so a caller deciding "too busy" pays

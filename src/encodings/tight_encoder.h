@@ -93,6 +93,8 @@ class TightEncoder final : public rfb::Encoder {
   // earlier rectangle is worth the match search (and the sample cannot tell).
   static constexpr double kIncompressibleRatio = 0.8;
   static constexpr size_t kMinSampledBytes = 32 * 1024;
+  // Palette indexes from this many bytes on may go through deflate_lazy() (see kLazyChain).
+  static constexpr size_t kMinLazyBytes = 16 * 1024;
 
   enum class Method : uint8_t { kNone, kFill, kMono, kIndexed, kCopy, kGradient, kJpeg };
 

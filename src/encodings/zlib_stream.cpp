@@ -502,7 +502,180 @@ inline size_t match_length(const uint8_t* a, const uint8_t* b, size_t limit) {
   return m;
 }
 
+// deflate_lazy(): hash chains over 4-byte prefixes, one step of lazy evaluation.
+constexpr int kChainHashBits = 15;
+constexpr size_t kChainWindow = 32768;  // prev slots: positions modulo the window.
+
+// The search's limits for a chain depth (bench_encode "deflate Tight indexes ..."): a match this
+// long ends the search at once; one shorter than the lazy limit is checked against a match one
+// byte on; positions inside one no longer than it are hashed (longer matches are runs and
+// repeated rows, whose positions would fill the chains with candidates that all say the same).
+struct LazyLimits {
+  size_t nice, lazy;
+  explicit LazyLimits(int max_chain)
+      : nice(std::clamp<size_t>(8 * static_cast<size_t>(max_chain), 16, kMaxMatch)),
+        lazy(std::clamp<size_t>(4 * static_cast<size_t>(max_chain), 8, 32)) {}
+};
+
+inline uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline uint32_t hash4(const uint8_t* p) {
+  return (load32(p) * 2654435761u) >> (32 - kChainHashBits);
+}
+
+// The hash chains of one thread, kept across calls so that no call pays for clearing or faulting
+// in 256 KiB: entries hold positions offset by base_, and anything at or below the base of the
+// current call belongs to an earlier one.
+class ChainMatcher {
+ public:
+  ChainMatcher() : head_(size_t{1} << kChainHashBits, 0), prev_(kChainWindow, 0) {}
+
+  void start(const uint8_t* s, size_t n, size_t stride, int max_chain, size_t nice) {
+    if (uint64_t{next_base_} + n + 2 >= UINT32_MAX) {
+      std::fill(head_.begin(), head_.end(), 0);
+      std::fill(prev_.begin(), prev_.end(), 0);
+      next_base_ = 0;
+    }
+    base_ = next_base_;
+    next_base_ = static_cast<uint32_t>(base_ + n + 1);
+    s_ = s;
+    stride_ = stride <= kMaxDistance ? stride : 0;
+    max_chain_ = max_chain;
+    nice_ = nice;
+  }
+
+  // Hashes position i (i + 4 <= n).
+  void insert(size_t i) {
+    const uint32_t h = hash4(s_ + i);
+    prev_[i & (kChainWindow - 1)] = head_[h];
+    head_[h] = tag(i);
+  }
+
+  // The longest match for position i, hashing it: at most `limit` bytes, counting only if longer
+  // than `at_least`. Returns its length (0 when none) and sets *distance.
+  size_t longest(size_t i, size_t limit, size_t at_least, size_t* distance) {
+    const uint32_t h = hash4(s_ + i);
+    uint32_t candidate = head_[h];
+    prev_[i & (kChainWindow - 1)] = candidate;
+    head_[h] = tag(i);
+    size_t best = at_least;
+    const uint8_t* const here = s_ + i;
+    if (best >= limit) return 0;
+    // The row above first: in a raster it is the likeliest long match, and often far down the
+    // chain behind nearer repeats.
+    if (stride_ != 0 && i >= stride_) {
+      const uint8_t* c = here - stride_;
+      if (c[best] == here[best]) {
+        const size_t m = match_length(c, here, limit);
+        if (m > best) {
+          best = m;
+          *distance = stride_;
+        }
+      }
+    }
+    if (best >= limit) return best;
+    // A candidate can beat `best` only if it agrees on the 4 bytes ending at here[best] (and on
+    // the first 4, which the hash does not promise): two loads reject most of them.
+    const uint32_t head = load32(here);
+    uint32_t tail = load32(here + best - 3);
+    for (int chain = max_chain_; candidate > base_ && chain > 0 && best < nice_; --chain) {
+      const size_t c = candidate - base_ - 1;
+      if (i - c > kMaxDistance) break;
+      const uint8_t* cp = s_ + c;
+      if (load32(cp + best - 3) == tail && load32(cp) == head) {
+        const size_t m = match_length(cp, here, limit);
+        if (m > best) {
+          best = m;
+          *distance = i - c;
+          if (m >= limit) break;
+          tail = load32(here + best - 3);
+        }
+      }
+      const uint32_t next = prev_[c & (kChainWindow - 1)];
+      if (next >= candidate) break;  // The slot was since taken by a newer position.
+      candidate = next;
+    }
+    return best > at_least ? best : 0;
+  }
+
+ private:
+  uint32_t tag(size_t i) const { return static_cast<uint32_t>(base_ + i + 1); }
+
+  const uint8_t* s_ = nullptr;
+  size_t stride_ = 0;
+  int max_chain_ = 1;
+  size_t nice_ = 16;
+  uint32_t base_ = 0, next_base_ = 0;
+  std::vector<uint32_t> head_;  // Newest position's tag per hash.
+  std::vector<uint32_t> prev_;  // The tag of the position before it with the same hash, per slot.
+};
+
 }  // namespace
+
+void deflate_lazy(std::span<const uint8_t> in, size_t stride, int max_chain, rfb::ByteBuffer& out) {
+  const CodeTables& t = code_tables();
+  const size_t n = in.size();
+  const size_t blocks = (n + kMatchBlock - 1) / kMatchBlock;
+  const size_t bound = n + 6 * blocks + 6 + 8;  // As deflate_matches().
+  const size_t before = out.size();
+  uint8_t* const base = out.grow_for_overwrite(bound);
+  BitWriter w(base);
+  thread_local ChainMatcher matcher;
+  thread_local std::vector<Symbol> symbols(kMatchBlock);
+  max_chain = std::max(1, max_chain);
+  const LazyLimits limits(max_chain);
+  matcher.start(in.data(), n, stride, max_chain, limits.nice);
+  const uint8_t* const s = in.data();
+  for (size_t start = 0; start < n; start += kMatchBlock) {
+    const size_t end = std::min(n, start + kMatchBlock);
+    std::array<uint32_t, kLengthSymbols> lit_freq{};
+    std::array<uint32_t, kDistanceSymbols> dist_freq{};
+    Symbol* sym = symbols.data();
+    auto literal = [&](size_t i) {
+      *sym++ = {0, s[i]};
+      ++lit_freq[s[i]];
+    };
+    size_t i = start;
+    // hash4 reads 4 bytes: the last 3 of the input are literals.
+    const size_t hashed_end = n >= 4 ? std::min(end, n - 3) : start;
+    while (i < hashed_end) {
+      size_t distance = 0;
+      size_t m = matcher.longest(i, std::min<size_t>(kMaxMatch, end - i), kMinMatch, &distance);
+      if (m == 0) {
+        literal(i++);
+        continue;
+      }
+      // One step of lazy evaluation: a longer match one byte on wins over this one.
+      while (m < limits.lazy && i + 1 < hashed_end) {
+        size_t d2 = 0;
+        const size_t m2 = matcher.longest(i + 1, std::min<size_t>(kMaxMatch, end - i - 1), m, &d2);
+        if (m2 == 0) break;
+        literal(i++);
+        m = m2;
+        distance = d2;
+      }
+      *sym++ = {static_cast<uint16_t>(distance), static_cast<uint16_t>(m)};
+      ++lit_freq[257 + static_cast<size_t>(t.length_code[m])];
+      ++dist_freq[static_cast<size_t>(t.distance_code_of(distance))];
+      // The lazy look (when it ran) hashed the position after the match's start.
+      if (m <= limits.lazy) {
+        const size_t last = std::min(i + m, hashed_end);
+        for (size_t k = i + (m < limits.lazy ? 2 : 1); k < last; ++k) matcher.insert(k);
+      }
+      i += m;
+    }
+    while (i < end) literal(i++);
+    lit_freq[kEndOfBlock] = 1;
+    match_block(in.subspan(start, end - start), symbols.data(),
+                static_cast<size_t>(sym - symbols.data()), lit_freq.data(), dist_freq.data(), w);
+  }
+  put_stored_header(w, 0);  // The sync-flush marker.
+  out.truncate(before + static_cast<size_t>(w.position() - base));
+}
 
 double sampled_deflate_ratio(std::span<const uint8_t> in) {
   constexpr size_t kSample = 8 * 1024;
@@ -712,6 +885,15 @@ void ZlibStream::compress_independent(std::span<const std::span<const uint8_t>> 
   }
   // z_ did not see this input: the next deflate through it starts over, primed with its end.
   z_stale_ = true;
+}
+
+void ZlibStream::compress_lazy(std::span<const uint8_t> in, size_t stride, int max_chain,
+                               rfb::ByteBuffer& out) {
+  begin(-1, strategy_, out);
+  if (in.empty()) return;
+  deflate_lazy(in, stride, max_chain, out);
+  remember(in);
+  z_stale_ = true;  // z_ did not see this input.
 }
 
 void ZlibStream::compress(std::span<const uint8_t> in, rfb::ByteBuffer& out, int level,

@@ -1,10 +1,12 @@
-// Fuzz target: vncd's own deflate coders (deflate_literals, deflate_matches) and ZlibStream
+// Fuzz target: vncd's own deflate coders (deflate_literals, deflate_matches, deflate_lazy at a
+// shallow and a deep chain, without and with a row stride) and ZlibStream
 // mixing them with zlib in one stream. Whatever the input, zlib's inflate must give it back
 // exactly, within the documented size bound, and a stream must stay decodable across strategy
 // changes (the coders' output continues a stream whose window zlib also refers back into).
 // Input: one byte of mode, then data. Mode bit 0: use the data as it is, else expand it into
 // repeats of itself (matches at every distance up to the 32 KiB window and beyond); bits 1-3:
-// the strategies of three stream rounds; bits 4-7: how many times to repeat (expanded mode).
+// the coders of three stream rounds (zlib's strategies, vncd's coders, compress_lazy); bits 4-7:
+// how many times to repeat (expanded mode).
 #include <zlib.h>
 
 #include <algorithm>
@@ -76,6 +78,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   check_coder(vncd::enc::deflate_literals, in);
   check_coder(vncd::enc::deflate_matches, in);
+  check_coder(
+      [](std::span<const uint8_t> d, ByteBuffer& o) { vncd::enc::deflate_lazy(d, 0, 2, o); }, in);
+  check_coder(
+      [](std::span<const uint8_t> d, ByteBuffer& o) { vncd::enc::deflate_lazy(d, 37, 8, o); }, in);
 
   // Three rounds of one stream, each a third of the input, with the strategies the mode picks.
   constexpr int kStrategies[] = {Z_DEFAULT_STRATEGY, Z_HUFFMAN_ONLY, ZlibStream::kGreedyMatches,
@@ -86,9 +92,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int round = 0; round < 3; ++round) {
     const size_t from = third * static_cast<size_t>(round);
     const size_t to = round == 2 ? in.size() : from + third;
-    const int strategy = kStrategies[(mode >> (1 + round)) & 3];
-    stream.compress(std::span<const uint8_t>(in).subspan(from, to - from), out, -1, nullptr,
-                    strategy);
+    const std::span<const uint8_t> part = std::span<const uint8_t>(in).subspan(from, to - from);
+    const int pick = ((mode >> (1 + round)) & 7) % 5;
+    if (pick == 4)
+      stream.compress_lazy(part, 64, 4, out);
+    else
+      stream.compress(part, out, -1, nullptr, kStrategies[pick]);
   }
   if (!inflates_to(out.span(), in, 15)) __builtin_trap();
   return 0;

@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <random>
 #include <vector>
 
 #include "encodings/registry.h"
@@ -602,6 +604,48 @@ TEST(TightStreams, HuffmanOnlyBlocksInterleavedWithMatchedOnesDecodeExactly) {
         if (f == &photo && client.bpp == 32) {
           EXPECT_EQ(enc.last_method(), Method::kGradient);
         }
+      }
+    }
+  }
+}
+
+// Terminal-like text in three colours (dark background, grey and green lines): a palette block,
+// 8-bit indexes.
+Frame make_three_colour_text(int w, int h, uint32_t seed) {
+  Frame f({w, h}, PixelFormat::rgb888());
+  std::mt19937 rng(seed);
+  for (int y = 0; y < h; ++y) {
+    const uint32_t ink = (y / 15) % 3 == 1 ? 0x0078dc78u : 0x00d2d2d2u;
+    for (int x = 0; x < w; ++x) {
+      const bool on = y % 15 < 13 && ((x / 9) * 7 + y) % 5 != 0 && rng() % 3 == 0;
+      const uint32_t px = on ? ink : 0x00101010u;
+      std::memcpy(f.mutable_row(y) + static_cast<size_t>(x) * 4, &px, 4);
+    }
+  }
+  return f;
+}
+
+// Large index blocks at compression levels 1 to 3 go through vncd's own lazy deflate instead of
+// zlib (small ones still through zlib, priming it from the lazy blocks' input): one valid stream.
+TEST(TightStreams, LargeIndexBlocksThroughTheLazyCoderDecodeExactly) {
+  const Frame big = make_three_colour_text(1024, 64, 3);  // 64 KiB of indexes.
+  const Frame small = make_three_colour_text(64, 30, 4);  // Under kMinLazyBytes.
+  for (int level = 1; level <= 4; ++level) {
+    SCOPED_TRACE(level);
+    TightEncoder enc;
+    auto dec = test::make_tight_decoder();
+    for (const Frame* f : {&big, &small, &big, &big, &small}) {
+      const int w = f->size().width, h = f->size().height;
+      const ByteBuffer out = encode_all(enc, *f, PixelFormat::rgb888(), {.compress_level = level});
+      EXPECT_EQ(enc.last_method(), Method::kIndexed);
+      test::ClientFramebuffer fb(w, h, PixelFormat::rgb888());
+      rfb::Reader in(out.span());
+      const Status st = dec->decode(in, Rect{0, 0, w, h}, fb);
+      ASSERT_TRUE(st.ok()) << st.error().message();
+      EXPECT_EQ(in.remaining(), 0u);
+      EXPECT_EQ(mismatches(fb, *f), 0);
+      if (f == &big) {
+        EXPECT_LT(out.size(), static_cast<size_t>(w * h) / 4);
       }
     }
   }
