@@ -141,7 +141,9 @@ class X11InputTest : public test_support::WithXvfb<> {
 };
 
 TEST_F(X11InputTest, PointerMotionMovesThePointer) {
-  for (auto [x, y] : {std::pair{123, 45}, std::pair{0, 0}, std::pair{639, 479}}) {
+  for (const std::pair<int, int>& at : {std::pair{123, 45}, std::pair{0, 0}, std::pair{639, 479}}) {
+    // Plain ints, not structured bindings: clang before 16 cannot capture those in a lambda.
+    const int x = at.first, y = at.second;
     input_->pointer(x, y, 0);
     input_->flush();
     int px = -1, py = -1;
