@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <tuple>
@@ -253,6 +254,29 @@ size_t zlib_size(const std::vector<uint8_t>& in, int level, int strategy = Z_DEF
   return n;
 }
 
+// Runs one of vncd's own deflaters on `data` into a buffer that already holds a byte, and checks
+// what every one of them promises: the byte is kept, the output ends with the sync-flush marker,
+// inflates back to `data`, and is never larger than stored blocks of `block` input bytes (5 bytes
+// of header each) plus the marker. Returns the deflate data's size.
+size_t check_own_deflater(
+    const std::vector<uint8_t>& data, size_t block,
+    const std::function<void(std::span<const uint8_t>, rfb::ByteBuffer&)>& coder,
+    const std::string& what) {
+  rfb::ByteBuffer out;
+  out.u8(0xEE);
+  coder(data, out);
+  EXPECT_EQ(out.data()[0], 0xEE) << what;
+  rfb::ByteBuffer payload;
+  payload.append(std::span<const uint8_t>(out.data() + 1, out.size() - 1));
+  EXPECT_GE(payload.size(), 4u) << what;
+  if (payload.size() < 4) return payload.size();
+  EXPECT_EQ(payload.data()[payload.size() - 1], 0xFF) << what;
+  EXPECT_EQ(inflate_raw(payload, data.size()), data) << what;
+  const size_t blocks = (data.size() + block - 1) / block;
+  EXPECT_LE(payload.size(), data.size() + 6 * blocks + 6) << what;
+  return payload.size();
+}
+
 TEST(DeflateLiterals, RoundTripsEveryKindOfInput) {
   std::mt19937 rng(11);
   std::vector<std::pair<const char*, std::vector<uint8_t>>> cases;
@@ -273,21 +297,10 @@ TEST(DeflateLiterals, RoundTripsEveryKindOfInput) {
   for (auto& b : smooth) b = static_cast<uint8_t>(rng() % 2 ? g(rng) : -g(rng));
   cases.push_back({"smooth", smooth});
   for (const auto& [name, data] : cases) {
-    rfb::ByteBuffer out;
-    out.u8(0xEE);  // Existing content is kept.
-    deflate_literals(data, out);
-    ASSERT_EQ(out.data()[0], 0xEE) << name;
-    rfb::ByteBuffer payload;
-    payload.append(std::span<const uint8_t>(out.data() + 1, out.size() - 1));
-    // Ends with the sync-flush marker.
-    ASSERT_GE(payload.size(), 4u) << name;
-    EXPECT_EQ(payload.data()[payload.size() - 1], 0xFF) << name;
-    EXPECT_EQ(inflate_raw(payload, data.size()), data) << name;
-    // Never much worse than stored, and as good as zlib's Huffman-only coding (within 1%).
-    const size_t blocks = (data.size() + kLiteralBlock - 1) / kLiteralBlock;
-    EXPECT_LE(payload.size(), data.size() + 6 * blocks + 6) << name;
+    const size_t size = check_own_deflater(data, kLiteralBlock, deflate_literals, name);
+    // As good as zlib's Huffman-only coding (within 1%).
     if (data.size() >= 1000) {
-      EXPECT_LE(payload.size(), zlib_size(data, 1, Z_HUFFMAN_ONLY) * 101 / 100 + 64) << name;
+      EXPECT_LE(size, zlib_size(data, 1, Z_HUFFMAN_ONLY) * 101 / 100 + 64) << name;
     }
   }
 }
@@ -321,20 +334,10 @@ TEST(DeflateMatches, RoundTripsEveryKindOfInput) {
     text += "line " + std::to_string(rng() % 500) + ": the quick fox\n";
   cases.push_back({"text", std::vector<uint8_t>(text.begin(), text.end())});
   for (const auto& [name, data] : cases) {
-    rfb::ByteBuffer out;
-    out.u8(0xEE);  // Existing content is kept.
-    deflate_matches(data, out);
-    ASSERT_EQ(out.data()[0], 0xEE) << name;
-    rfb::ByteBuffer payload;
-    payload.append(std::span<const uint8_t>(out.data() + 1, out.size() - 1));
-    ASSERT_GE(payload.size(), 4u) << name;
-    EXPECT_EQ(payload.data()[payload.size() - 1], 0xFF) << name;
-    EXPECT_EQ(inflate_raw(payload, data.size()), data) << name;
-    const size_t blocks = (data.size() + 65534) / 65535;
-    EXPECT_LE(payload.size(), data.size() + 6 * blocks + 6) << name;
+    const size_t size = check_own_deflater(data, 65535, deflate_matches, name);
     // Close to zlib's fastest level (one candidate per hash against zlib's chains of four).
     if (data.size() >= 1000) {
-      EXPECT_LE(payload.size(), zlib_size(data, 1) * 112 / 100 + 64) << name;
+      EXPECT_LE(size, zlib_size(data, 1) * 112 / 100 + 64) << name;
     }
   }
 }
@@ -381,18 +384,12 @@ TEST(DeflateLazy, RoundTripsEveryKindOfInputAtEveryDepth) {
   cases.push_back({"text 9", text_indexes(9, 300, rng), 9});
   for (int chain : {1, 2, 8, 32}) {
     for (const auto& [name, data, stride] : cases) {
-      const std::string what = std::string(name) + " chain " + std::to_string(chain);
-      rfb::ByteBuffer out;
-      out.u8(0xEE);  // Existing content is kept.
-      deflate_lazy(data, stride, chain, out);
-      ASSERT_EQ(out.data()[0], 0xEE) << what;
-      rfb::ByteBuffer payload;
-      payload.append(std::span<const uint8_t>(out.data() + 1, out.size() - 1));
-      ASSERT_GE(payload.size(), 4u) << what;
-      EXPECT_EQ(payload.data()[payload.size() - 1], 0xFF) << what;
-      EXPECT_EQ(inflate_raw(payload, data.size()), data) << what;
-      const size_t blocks = (data.size() + 65534) / 65535;
-      EXPECT_LE(payload.size(), data.size() + 6 * blocks + 6) << what;
+      check_own_deflater(
+          data, 65535,
+          [&, s = stride](std::span<const uint8_t> in, rfb::ByteBuffer& out) {
+            deflate_lazy(in, s, chain, out);
+          },
+          std::string(name) + " chain " + std::to_string(chain));
     }
   }
   // The header's claims, loosely, on synthetic text (random glyphs repeat less than a real
