@@ -15,8 +15,9 @@ namespace vncd::enc {
 namespace {
 
 // How many 32-bit pixels from row[x] on, in whole groups of four, are all `a` or `b`; adds
-// their numbers to *na and *nb. Text and UI rows are mostly spans of two colours: two compares
-// per four pixels instead of a load, compare and branch per pixel.
+// their numbers to *na and *nb (`a` may equal `b`: one colour, counted in both). Text and UI rows
+// are mostly spans of two colours: two compares per four pixels instead of a load, compare and
+// branch per pixel.
 int span_of_two(const uint8_t* row, int x, int width, uint32_t a, uint32_t b, uint32_t* na,
                 uint32_t* nb) {
   const int start = x;
@@ -34,13 +35,14 @@ int span_of_two(const uint8_t* row, int x, int width, uint32_t a, uint32_t b, ui
   }
 #else
   for (; x + 4 <= width; x += 4) {
-    unsigned ma = 0, mb = 0;
+    unsigned ma = 0, mb = 0, either = 0;
     for (int k = 0; k < 4; ++k) {
       const uint32_t c = load_pixel<uint32_t>(row + (x + k) * 4);
       ma += c == a;
       mb += c == b;
+      either += c == a || c == b;
     }
-    if (ma + mb != 4) break;
+    if (either != 4) break;
     *na += ma;
     *nb += mb;
   }

@@ -624,6 +624,8 @@ void deflate_lazy(std::span<const uint8_t> in, size_t stride, int max_chain, rfb
   const size_t before = out.size();
   uint8_t* const base = out.grow_for_overwrite(bound);
   BitWriter w(base);
+  // Positions are tagged with 32-bit numbers (ChainMatcher): far more than any frame holds.
+  assert(n < UINT32_MAX / 2);
   thread_local ChainMatcher matcher;
   thread_local std::vector<Symbol> symbols(kMatchBlock);
   max_chain = std::max(1, max_chain);
