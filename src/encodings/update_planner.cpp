@@ -415,6 +415,7 @@ void UpdatePlanner::begin_update(const rfb::Frame& frame, const UpdateContent& c
   update_frame_ = &frame;
   update_pieces_ = std::move(pieces);
   next_piece_ = 0;
+  update_pixels_ = update_output_ = 0;
 }
 
 bool UpdatePlanner::continue_update(rfb::ByteBuffer& out, size_t budget) {
@@ -424,19 +425,28 @@ bool UpdatePlanner::continue_update(rfb::ByteBuffer& out, size_t budget) {
   const size_t threads = runner_ ? std::max<size_t>(runner_->concurrency(), 1) : 1;
   std::vector<Piece> batch;
   while (next_piece_ < update_pieces_.size() && out.size() - start < budget) {
-    // The next pieces, about `budget` bytes of pixels (compressed output is smaller), and at
-    // least one per thread where there are that many.
+    // The next pieces, enough pixels to give about the rest of `budget` at the output ratio seen
+    // so far, and at least one per thread where there are that many.
     const size_t room = budget - (out.size() - start);
+    const double ratio = update_pixels_ > 0 ? update_output_ / update_pixels_ : output_ratio_;
+    const size_t want =
+        static_cast<size_t>(std::min(static_cast<double>(kMaxBatchBytes),
+                                     static_cast<double>(room) / std::max(ratio, kMinOutputRatio)));
     size_t bytes = 0;
     batch.clear();
-    while (next_piece_ < update_pieces_.size() && (bytes < room || batch.size() < threads)) {
+    while (next_piece_ < update_pieces_.size() && (bytes < want || batch.size() < threads)) {
       const Piece& p = update_pieces_[next_piece_++];
       bytes += static_cast<size_t>(p.rect.area()) * bpp;
       batch.push_back(p);
     }
+    const size_t before = out.size();
     encode_batch(batch, out);
+    update_pixels_ += static_cast<double>(bytes);
+    update_output_ += static_cast<double>(out.size() - before);
   }
   if (next_piece_ < update_pieces_.size()) return false;
+  if (update_pixels_ > 0) output_ratio_ = update_output_ / update_pixels_;
+  update_pixels_ = update_output_ = 0;
   update_frame_ = nullptr;
   update_pieces_.clear();
   next_piece_ = 0;

@@ -105,6 +105,14 @@ class UpdatePlanner {
   // holds per piece (and what one continue_update() overshoots by) stays about this, whatever
   // the screen size.
   static constexpr size_t kMaxPieceBytes = 512 * 1024;
+  // A continue_update() batch (the pieces the threads share at once) is sized from the output
+  // ratio seen so far so that it fills the budget: one batch per installment, not one per two
+  // pieces, since each batch wakes every thread (about 4 futex calls and 2 context switches,
+  // the dearer in a VM). Bounds on that guess: a batch is never more than kMaxBatchBytes of
+  // pixels, nor more pixels than kMinOutputRatio would predict, so content that suddenly
+  // compresses worse overshoots a budget by at most that much.
+  static constexpr size_t kMaxBatchBytes = 4u << 20;
+  static constexpr double kMinOutputRatio = 1.0 / 64;
 
   // Threads to spread one update's encoding over (null = the calling thread only). Not owned;
   // must outlive its use. The output is a valid stream whatever the concurrency.
@@ -167,6 +175,10 @@ class UpdatePlanner {
   const rfb::Frame* update_frame_ = nullptr;
   std::vector<Piece> update_pieces_;
   size_t next_piece_ = 0;
+  // Output bytes per byte of native pixels, of the update in progress once a batch is done and
+  // of the last one before that: how many pixels a batch needs to fill an installment's budget.
+  double update_pixels_ = 0, update_output_ = 0;
+  double output_ratio_ = 1;
   rfb::EncodeSettings update_settings_;
   UpdateResult result_;
 };

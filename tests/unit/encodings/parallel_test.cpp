@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -287,6 +288,53 @@ TEST(Installments, FullScreenRawIsCutIntoBoundedBands) {
   EXPECT_TRUE(same_colours(ref.fb.pixels,
                            std::vector<uint8_t>(f.data(), f.data() + f.stride() * size_t{kFh}),
                            f.format()));
+}
+
+// Runs a batch inline as if on `concurrency` threads, counting the batches: each costs the
+// server a wake-up of every worker.
+class CountingRunner final : public rfb::TaskRunner {
+ public:
+  size_t concurrency() const override { return 2; }
+  void run(size_t count, const std::function<void(size_t)>& fn) override {
+    ++runs;
+    for (size_t i = 0; i < count; ++i) fn(i);
+  }
+  size_t runs = 0;
+};
+
+// A 1080p photo as JPEG is about 20 times smaller than its pixels: once the planner has seen
+// that, an installment's budget is filled by one batch (one wake-up of the threads), not by
+// pairs of bands until the output is big enough. Overshoot stays bounded by kMaxBatchBytes.
+TEST(Installments, BatchesAreSizedByTheOutputRatio) {
+  constexpr int kFw = 1920, kFh = 1080;
+  const Frame f = test::make_photo_image(kFw, kFh, 7);
+  const EncoderRegistry reg = EncoderRegistry::builtin();
+  UpdatePlanner planner(reg);
+  CountingRunner runner;
+  planner.set_task_runner(&runner);
+  const int32_t tight_jpeg[] = {E::kTight, E::kQualityLevel0 + 8};
+  planner.set_encodings(tight_jpeg);
+  planner.set_formats(f.format(), f.format());
+  test::ReferenceClient ref(kFw, kFh, f.format());
+  for (int update = 0; update < 3; ++update) {
+    rfb::ByteBuffer b;
+    planner.begin_update(f, {rfb::Region(Rect{0, 0, kFw, kFh}), {}, {}}, b);
+    size_t budget = 64 * 1024, installments = 0;
+    runner.runs = 0;
+    for (bool done = false; !done; ++installments, budget = std::min(2 * budget, size_t{1} << 20)) {
+      const size_t before = b.size();
+      done = planner.continue_update(b, budget);
+      EXPECT_LE(b.size() - before, budget + UpdatePlanner::kMaxBatchBytes);
+    }
+    // Raw would be 8 MB: the first update learns the ratio, the next ones use it.
+    EXPECT_LT(b.size(), size_t{kFw} * kFh * 4 / 8);
+    if (update > 0) {
+      EXPECT_LE(runner.runs, installments + 1) << "update " << update;
+    }
+    rfb::Reader r(b.span());
+    ASSERT_TRUE(ref.decode_update(r));
+    EXPECT_EQ(r.remaining(), 0u);
+  }
 }
 
 // Inflates everything given so far with one zlib stream, as a client does.
