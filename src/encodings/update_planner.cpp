@@ -34,27 +34,29 @@ std::vector<rfb::Rect> coalesce_rects(std::vector<rfb::Rect> rects, int64_t slac
   // Area of the input inside each rectangle: merged boxes stay disjoint from the rest because a
   // rectangle overlapping a box is only ever merged into it, never left beside it.
   std::vector<int64_t> covered(rects.size());
-  for (size_t i = 0; i < rects.size(); ++i) covered[i] = rects[i].area();
+  int64_t total = 0;  // Input area in all boxes: no merge can cover more.
+  for (size_t i = 0; i < rects.size(); ++i) total += covered[i] = rects[i].area();
+  std::vector<size_t> joining;
   for (bool merged = true; merged;) {
     merged = false;
     for (size_t i = 0; i < rects.size() && !merged; ++i) {
       for (size_t j = i + 1; j < rects.size() && !merged; ++j) {
         const rfb::Rect box = bounding(rects[i], rects[j]);
+        // Most pairs of a fragmented region are far apart: rejected without the scan below.
+        if (box.area() - total > slack) continue;
         // Anything else the box would overlap joins too, so the result stays disjoint.
+        // One that sticks out of the box would grow it: no merge of this pair then.
         int64_t inside = covered[i] + covered[j];
-        std::vector<size_t> joining{j};
-        for (size_t k = 0; k < rects.size(); ++k) {
+        joining.assign(1, j);
+        bool sticks_out = false;
+        for (size_t k = 0; k < rects.size() && !sticks_out; ++k) {
           if (k == i || k == j || box.intersect(rects[k]).empty()) continue;
+          sticks_out = !box.contains(rects[k]);
           joining.push_back(k);
           inside += covered[k];
         }
-        const rfb::Rect grown = [&] {
-          rfb::Rect b = box;
-          for (size_t k : joining) b = bounding(b, rects[k]);
-          return b;
-        }();
-        if (grown != box || grown.area() - inside > slack) continue;
-        rects[i] = grown;
+        if (sticks_out || box.area() - inside > slack) continue;
+        rects[i] = box;
         covered[i] = inside;
         std::sort(joining.rbegin(), joining.rend());
         for (size_t k : joining) {

@@ -422,6 +422,72 @@ TEST(Coalesce, ResultCoversTheInputAndStaysDisjoint) {
   }
 }
 
+// The rule coalesce_rects() implements, spelled out with no shortcuts: repeatedly merge the
+// first pair (in list order) whose bounding box holds everything it overlaps and wastes at most
+// `slack` pixels, together with what it overlaps.
+std::vector<Rect> coalesce_reference(std::vector<Rect> rects, int64_t slack) {
+  if (rects.size() > kMaxCoalesce) return rects;
+  std::vector<int64_t> covered;
+  for (const Rect& r : rects) covered.push_back(r.area());
+  auto bounding = [](const Rect& a, const Rect& b) {
+    const int x = std::min(a.x, b.x), y = std::min(a.y, b.y);
+    return Rect{x, y, std::max(a.right(), b.right()) - x, std::max(a.bottom(), b.bottom()) - y};
+  };
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (size_t i = 0; i < rects.size() && !merged; ++i) {
+      for (size_t j = i + 1; j < rects.size() && !merged; ++j) {
+        const Rect box = bounding(rects[i], rects[j]);
+        std::vector<size_t> joining{j};
+        int64_t inside = covered[i] + covered[j];
+        Rect grown = box;
+        for (size_t k = 0; k < rects.size(); ++k) {
+          if (k == i || k == j || box.intersect(rects[k]).empty()) continue;
+          joining.push_back(k);
+          inside += covered[k];
+          grown = bounding(grown, rects[k]);
+        }
+        if (grown != box || box.area() - inside > slack) continue;
+        rects[i] = box;
+        covered[i] = inside;
+        std::sort(joining.rbegin(), joining.rend());
+        for (size_t k : joining) {
+          rects.erase(rects.begin() + static_cast<std::ptrdiff_t>(k));
+          covered.erase(covered.begin() + static_cast<std::ptrdiff_t>(k));
+        }
+        merged = true;
+      }
+    }
+  }
+  return rects;
+}
+
+TEST(Coalesce, SameAsTheRuleWithoutShortcuts) {
+  uint32_t seed = 11;
+  auto rnd = [&](int mod) {
+    seed = seed * 1103515245u + 12345u;
+    return static_cast<int>((seed >> 8) % static_cast<uint32_t>(mod));
+  };
+  size_t merges = 0;
+  for (int round = 0; round < 300; ++round) {
+    // Text-like fragments (glyph boxes along lines) and scattered ones.
+    rfb::Region region;
+    const int n = 1 + rnd(40);
+    for (int i = 0; i < n; ++i) {
+      if (round % 2)
+        region.add(Rect{rnd(60) * 9, rnd(8) * 16, 6 + rnd(4), 10 + rnd(5)});
+      else
+        region.add(Rect{rnd(400), rnd(300), 1 + rnd(40), 1 + rnd(40)});
+    }
+    for (int64_t slack : {0, 64, 256, 4096}) {
+      const std::vector<Rect> out = coalesce_rects(region.rects(), slack);
+      EXPECT_EQ(out, coalesce_reference(region.rects(), slack)) << "round " << round;
+      merges += region.rects().size() - out.size();
+    }
+  }
+  EXPECT_GT(merges, 1000u);  // The cases do merge.
+}
+
 TEST(Coalesce, LongListsAreLeftAlone) {
   std::vector<Rect> in;
   for (int i = 0; i <= static_cast<int>(kMaxCoalesce); ++i) in.push_back(Rect{i * 2, 0, 1, 1});
