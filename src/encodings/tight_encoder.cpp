@@ -243,7 +243,7 @@ void TightEncoder::set_lane(int lane, int lanes) {
   if (lane == lane_ && lanes == lanes_) return;
   // The client's copies of the streams this instance will use were last fed by someone else
   // (another lane's instance, or this one under another split): start them afresh.
-  pending_resets_ = static_cast<uint8_t>(pending_resets_ | (lanes == 1 ? 0x0f : 1u << lane));
+  pending_resets_ = static_cast<uint8_t>(pending_resets_ | own_streams(lane, lanes));
   lane_ = lane;
   lanes_ = lanes;
 }

@@ -115,14 +115,22 @@ class TightEncoder final : public rfb::Encoder {
   // Starts all four zlib streams afresh; the next rectangle tells the client to do the same
   // (compression-control bits 0-3). Needed whenever encoded output is discarded unsent, since
   // the client's dictionaries would no longer match ours.
-  // As lane i of k > 1 only stream i is this instance's to reset.
-  void reset_streams() { pending_resets_ = static_cast<uint8_t>(lanes_ > 1 ? 1u << lane_ : 0x0fu); }
+  // As one lane of several, only the lane's own streams (stream_for) are this instance's to reset.
+  void reset_streams() { pending_resets_ = own_streams(lane_, lanes_); }
 
   bool last_was_lossy() const override { return last_method_ == Method::kJpeg; }
-  // Lane i of k > 1 sends all its zlib data through stream i; k == 1 uses the four streams by
-  // kind of data (TightVNC's mapping). A change resets the streams the instance will use.
+  // k == 1 uses the four streams by kind of data (TightVNC's mapping). Lane i of 2 has streams
+  // 2i (palette indexes) and 2i + 1 (everything else): large index blocks go through
+  // deflate_lazy(), which zlib does not see, so zlib data sharing their stream would have to
+  // re-prime zlib's dictionary after each (32 KiB hashed, with a 64 KiB table cleared: 3% of a
+  // full-frame Tight+JPEG update of terminal text). Lane i of 3 or 4 sends all through stream i.
+  // A change resets the streams the instance will use.
   void set_lane(int lane, int lanes) override;
-  int stream_for(int kind) const { return lanes_ > 1 ? lane_ : kind; }
+  int stream_for(int kind) const {
+    if (lanes_ == 1) return kind;
+    if (lanes_ == 2) return 2 * lane_ + (kind == tight::kStreamIndexed ? 0 : 1);
+    return lane_;
+  }
 
   // How the last rectangle was encoded (tests and benchmarks).
   Method last_method() const { return last_method_; }
@@ -145,6 +153,12 @@ class TightEncoder final : public rfb::Encoder {
   uint8_t pending_resets_ = 0;
   int lane_ = 0;
   int lanes_ = 1;
+  // Bit per stream (compression-control bits 0-3) that lane `lane` of `lanes` uses.
+  static uint8_t own_streams(int lane, int lanes) {
+    if (lanes == 1) return 0x0f;
+    if (lanes == 2) return static_cast<uint8_t>(0x3u << (2 * lane));
+    return static_cast<uint8_t>(1u << lane);
+  }
   tight::JpegOptions jpeg_options_;
   JpegCompressor jpeg_;
   Palette palette_;

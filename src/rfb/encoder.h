@@ -56,7 +56,8 @@ struct EncoderTraits {
   // the same time. 0: any number (stateless: output depends only on the input). 1: one, in wire
   // order (state such as a single zlib stream carries from rectangle to rectangle); such an
   // encoder may spread one rectangle over EncodeContext::runner itself. n > 1: up to n, instance
-  // i of k told so by set_lane(i, k), each keeping to its own share of the state (Tight: stream i).
+  // i of k told so by set_lane(i, k), each keeping to its own share of the state (Tight: its own
+  // streams).
   int max_lanes = 0;
 };
 

@@ -651,6 +651,65 @@ TEST(TightStreams, LargeIndexBlocksThroughTheLazyCoderDecodeExactly) {
   }
 }
 
+// Two-colour text in 1-bit rows (a mono block).
+Frame make_two_colour_text(int w, int h, uint32_t seed) {
+  Frame f({w, h}, PixelFormat::rgb888());
+  std::mt19937 rng(seed);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const uint32_t px = y % 15 < 13 && rng() % 3 == 0 ? 0x00d2d2d2u : 0x00101010u;
+      std::memcpy(f.mutable_row(y) + static_cast<size_t>(x) * 4, &px, 4);
+    }
+  return f;
+}
+
+// Which stream each kind of data uses: by kind alone (TightVNC's mapping); as lane i of two,
+// 2i for palette indexes (the lazy coder's) and 2i + 1 for the rest, so that zlib never follows
+// a lazy block on its stream; as lane i of three or four, stream i. A lane's first rectangle
+// resets exactly its streams, and a client decoding both lanes' rectangles in any interleaving
+// (one decoder, as the planner sends them) gets the picture.
+TEST(TightStreams, EachLaneKeepsToItsOwnStreams) {
+  const Frame indexed = make_three_colour_text(1024, 64, 5);  // Through deflate_lazy at level 3.
+  const Frame mono = make_two_colour_text(1024, 32, 6);
+  const EncodeSettings level3{.compress_level = 3};
+  auto stream_of = [](const ByteBuffer& b) { return (b.data()[0] >> 4) & 3; };
+  struct Case {
+    int lanes;
+    int lane_mono[4], lane_indexed[4];
+    uint8_t resets[4];
+  };
+  const Case cases[] = {{1, {1}, {2}, {0x0f}},
+                        {2, {1, 3}, {0, 2}, {0x03, 0x0c}},
+                        {3, {0, 1, 2}, {0, 1, 2}, {0x01, 0x02, 0x04}},
+                        {4, {0, 1, 2, 3}, {0, 1, 2, 3}, {0x01, 0x02, 0x04, 0x08}}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.lanes);
+    std::vector<TightEncoder> lanes(static_cast<size_t>(c.lanes));
+    auto dec = test::make_tight_decoder();
+    for (int round = 0; round < 3; ++round) {
+      for (int l = 0; l < c.lanes; ++l) {
+        TightEncoder& enc = lanes[static_cast<size_t>(l)];
+        if (round == 0 && c.lanes > 1) enc.set_lane(l, c.lanes);
+        bool first = round == 0 && c.lanes > 1;
+        for (const Frame* f : {&mono, &indexed, &indexed, &mono}) {
+          const ByteBuffer out = encode_all(enc, *f, PixelFormat::rgb888(), level3);
+          const bool is_mono = f == &mono;
+          ASSERT_EQ(enc.last_method(), is_mono ? Method::kMono : Method::kIndexed);
+          EXPECT_EQ(stream_of(out), is_mono ? c.lane_mono[l] : c.lane_indexed[l]);
+          EXPECT_EQ(out.data()[0] & 0x0f, first ? c.resets[l] : 0);
+          first = false;
+          const int w = f->size().width, h = f->size().height;
+          test::ClientFramebuffer fb(w, h, PixelFormat::rgb888());
+          rfb::Reader in(out.span());
+          const Status st = dec->decode(in, Rect{0, 0, w, h}, fb);
+          ASSERT_TRUE(st.ok()) << st.error().message();
+          EXPECT_EQ(mismatches(fb, *f), 0);
+        }
+      }
+    }
+  }
+}
+
 TEST(TightStreams, ResetIsSignalledAndRestartsTheDictionary) {
   const Frame ui = test::make_ui_image(200, 64, 9);
   TightEncoder enc;
