@@ -192,7 +192,7 @@ constexpr ZlibLevels kZlibLevels[10] = {{0, 0, 0}, {1, 1, 1}, {1, 1, 2}, {5, 1, 
                                         {7, 8, 4}, {7, 8, 5}, {8, 9, 6}, {9, 9, 7}, {9, 9, 9}};
 // Large indexed data at levels 1 to 3 goes through deflate_lazy() with this chain depth instead
 // of zlib (0: zlib): on terminal text (bench_encode "deflate Tight indexes" on the e2e screen)
-// chain 2 is 23% smaller than zlib level 1 at 0.4x its CPU, chain 8 within 2% of level 5 at a
+// chain 2 is 23% smaller than zlib level 1 at 0.4x its CPU, chain 8 within 4% of level 5 at a
 // third. On the synthetic UI image, whose index strips are mostly flat and gain from the
 // stream's earlier input, chain 8 is 17% larger than level 5 there, 0.4% of the whole update.
 // Levels from 4 ask for zlib's best ratios and keep it.
