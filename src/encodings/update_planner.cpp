@@ -298,6 +298,73 @@ std::vector<UpdatePlanner::Piece> UpdatePlanner::cut_into_bands(std::vector<Piec
   return out;
 }
 
+namespace {
+
+enum class RowKind : uint8_t { kUnsure, kText, kPhoto };
+
+// One row by its colours: a row of text or UI has a handful (Tight sends it with a palette), a
+// row of a photo or gradient more than Tight's palette limit with JPEG. Rows narrower than a
+// photo row needs to show its colours are left unsure.
+RowKind row_kind(const rfb::PixelView& frame, const rfb::Rect& piece, int y) {
+  constexpr int kTextColours = 24;   // Tight's palette limit at levels 0-1 with JPEG.
+  constexpr int kPhotoColours = 96;  // Its limit from level 2 on: more goes to JPEG.
+  constexpr int kMinPhotoWidth = 256;
+  Palette palette;
+  const rfb::PixelView row = frame.sub(rfb::Rect{piece.x, y, piece.w, 1});
+  if (!build_palette(row, kPhotoColours, palette))
+    return piece.w >= kMinPhotoWidth ? RowKind::kPhoto : RowKind::kUnsure;
+  return palette.size() <= kTextColours ? RowKind::kText : RowKind::kUnsure;
+}
+
+}  // namespace
+
+std::vector<UpdatePlanner::Piece> UpdatePlanner::cut_at_content_changes(const rfb::Frame& frame,
+                                                                        std::vector<Piece> pieces) {
+  // Only where JPEG is possible at all: the client asked for a quality and the encoder is lossy.
+  if (settings_.quality_level < 0 && settings_.fine_quality < 0) return pieces;
+  // A run shorter than this stays with its neighbour: a ruled line across a photo is no reason
+  // for two more JPEG headers (~600 bytes each).
+  constexpr int kMinRun = 8;
+  const rfb::PixelView all = frame.view();
+  std::vector<Piece> out;
+  out.reserve(pieces.size());
+  std::vector<RowKind> kinds;
+  for (const Piece& p : pieces) {
+    const rfb::Rect& r = p.rect;
+    if (p.lossless || r.h < 2 * kMinRun || !encoder(p.encoding).traits().lossy) {
+      out.push_back(p);
+      continue;
+    }
+    // Two rows decide whether to look closer: content that changes kind inside a piece almost
+    // always differs between its top and its bottom.
+    const RowKind top = row_kind(all, r, r.y + kMinRun / 2);
+    const RowKind bottom = row_kind(all, r, r.bottom() - 1 - kMinRun / 2);
+    if (top == bottom || top == RowKind::kUnsure || bottom == RowKind::kUnsure) {
+      out.push_back(p);
+      continue;
+    }
+    // Each row's kind, unsure rows taking the kind above them (the first, the first sure one).
+    kinds.assign(static_cast<size_t>(r.h), RowKind::kUnsure);
+    for (int i = 0; i < r.h; ++i) kinds[static_cast<size_t>(i)] = row_kind(all, r, r.y + i);
+    RowKind last = top;
+    for (RowKind& k : kinds) last = k = k == RowKind::kUnsure ? last : k;
+    // Runs of one kind, short ones merged into the run before them.
+    std::vector<std::pair<int, int>> runs;  // [start, end) rows.
+    for (int i = 0; i < r.h;) {
+      int j = i + 1;
+      while (j < r.h && kinds[static_cast<size_t>(j)] == kinds[static_cast<size_t>(i)]) ++j;
+      if (!runs.empty() && (j - i < kMinRun || runs.back().second - runs.back().first < kMinRun))
+        runs.back().second = j;
+      else
+        runs.emplace_back(i, j);
+      i = j;
+    }
+    for (const auto& [from, to] : runs)
+      out.push_back(Piece{{r.x, r.y + from, r.w, to - from}, p.encoding, p.lossless});
+  }
+  return out;
+}
+
 // Groups the pieces by encoding; each encoding's pieces go to as many encoder instances as its
 // traits allow and the runner has threads, in contiguous runs of about equal area so that every
 // instance sees its pieces in wire order (Tight's streams need it).
@@ -393,6 +460,7 @@ void UpdatePlanner::begin_update(const rfb::Frame& frame, const UpdateContent& c
     if (rects.size() > kMaxRectsPerUpdate) rects = {region.bounds()};
     for (const rfb::Rect& r : rects) split(r, encoding_for(frame.view(r)), pass == 1, pieces);
   }
+  pieces = cut_at_content_changes(frame, std::move(pieces));
   pieces = cut_into_bands(std::move(pieces));
 
   const size_t count = (content.resize ? 1 : 0) + copies.size() + pieces.size();

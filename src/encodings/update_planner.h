@@ -148,6 +148,9 @@ class UpdatePlanner {
                     rfb::TaskRunner* runner, rfb::ByteBuffer& out);
   std::vector<Task> plan_tasks(const std::vector<Piece>& pieces);
   std::vector<Piece> cut_into_bands(std::vector<Piece> pieces);
+  // Pieces that may go lossy and hold text-like rows above or below photo-like ones are cut
+  // where the content changes, so that the text goes without loss and the photo as JPEG.
+  std::vector<Piece> cut_at_content_changes(const rfb::Frame& frame, std::vector<Piece> pieces);
   // Encodes `batch` (consecutive pieces of the update) into `out`, in parallel where it can.
   void encode_batch(const std::vector<Piece>& batch, rfb::ByteBuffer& out);
 

@@ -75,7 +75,8 @@ bool same_colours(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b,
 
 std::vector<uint8_t> pixels_of(const Frame& f, const rfb::PixelFormat& pf) {
   Frame c = test::convert_frame(f, pf);
-  return std::vector<uint8_t>(c.data(), c.data() + c.stride() * static_cast<size_t>(kH));
+  return std::vector<uint8_t>(c.data(),
+                              c.data() + c.stride() * static_cast<size_t>(c.size().height));
 }
 
 void paste(Frame& dst, const Frame& src, const Rect& r) {
@@ -530,6 +531,63 @@ size_t tight_jpeg_bytes(int quality_level, int cap, int subsampling_cap) {
   const UpdateResult r = planner.write_update(f, c, b);
   EXPECT_TRUE(r.lossy == rfb::Region(Rect{0, 0, kW, kH}));
   return b.size();
+}
+
+// A photo and text sharing a 64-row band (an image above a terminal, as on the e2e benchmark's
+// screen): the band is cut where the content changes, so the photo rows go as JPEG and the text
+// rows without loss, whichever is on top; a ruled line across a photo and a photo too narrow to
+// tell are not cut; without a JPEG quality nothing is.
+TEST(Quality, TextAndPhotoInOneBandAreCutApart) {
+  const EncoderRegistry reg = EncoderRegistry::builtin();
+  const Frame photo = test::make_photo_image(kW, 64, 8);
+  const Frame text = test::make_ui_image(kW, 64, 9);
+  // rows [0, split) from `upper`, the rest from `lower`.
+  auto stack = [](const Frame& upper, const Frame& lower, int split) {
+    Frame f({kW, 64}, rfb::PixelFormat::rgb888());
+    for (int y = 0; y < 64; ++y)
+      std::memcpy(f.mutable_row(y), (y < split ? upper : lower).view().row(y), size_t{kW} * 4);
+    return f;
+  };
+  auto encode = [&](const Frame& f, std::span<const int32_t> encs, int width) {
+    UpdatePlanner planner(reg);
+    planner.set_encodings(encs);
+    planner.set_formats(f.format(), rfb::PixelFormat::rgb888());
+    rfb::ByteBuffer b;
+    const UpdateResult r = planner.write_update(f, {rfb::Region(Rect{0, 0, width, 64}), {}, {}}, b);
+    test::ReferenceClient ref(kW, 64, rfb::PixelFormat::rgb888());
+    rfb::Reader in(b.span());
+    EXPECT_TRUE(ref.decode_update(in));
+    return std::make_pair(r, ref.fb.pixels);
+  };
+  const int32_t jpeg[] = {E::kTight, E::kQualityLevel0 + 8};
+  const int32_t lossless[] = {E::kTight};
+  for (const bool photo_on_top : {true, false}) {
+    SCOPED_TRACE(photo_on_top);
+    const int split = photo_on_top ? 20 : 44;
+    const Frame f = photo_on_top ? stack(photo, text, split) : stack(text, photo, split);
+    const Rect photo_rows = photo_on_top ? Rect{0, 0, kW, split} : Rect{0, split, kW, 64 - split};
+    const Rect text_rows = photo_on_top ? Rect{0, split, kW, 64 - split} : Rect{0, 0, kW, split};
+    const auto [r, got] = encode(f, jpeg, kW);
+    EXPECT_TRUE(r.lossy == rfb::Region(photo_rows));
+    const std::vector<uint8_t> want = pixels_of(f, rfb::PixelFormat::rgb888());
+    const size_t from = static_cast<size_t>(text_rows.y) * kW * 4;
+    const size_t to = static_cast<size_t>(text_rows.bottom()) * kW * 4;
+    EXPECT_TRUE(same_colours({got.begin() + from, got.begin() + to},
+                             {want.begin() + from, want.begin() + to}, rfb::PixelFormat::rgb888()));
+    // A lossless client: one exact picture, nothing lossy.
+    const auto [r2, got2] = encode(f, lossless, kW);
+    EXPECT_TRUE(r2.lossy.empty());
+    EXPECT_TRUE(same_colours(got2, want, rfb::PixelFormat::rgb888()));
+  }
+  // A one-colour line 3 rows high across the photo: still one JPEG.
+  Frame ruled = stack(photo, photo, 0);
+  for (int y = 30; y < 33; ++y)
+    for (int x = 0; x < kW; ++x) std::memset(ruled.mutable_row(y) + size_t{4} * x, 0x40, 4);
+  EXPECT_TRUE(encode(ruled, jpeg, kW).first.lossy == rfb::Region(Rect{0, 0, kW, 64}));
+  // Photo rows narrower than 256 pixels are not told apart from busy UI: no cut, all JPEG.
+  const Frame narrow = stack(photo, text, 20);
+  const UpdateResult rn = encode(narrow, jpeg, 200).first;
+  EXPECT_TRUE(rn.lossy == rfb::Region(Rect{0, 0, 200, 64}) || rn.lossy.empty());
 }
 
 TEST(Quality, JpegCapLowersQualityButNeverRaisesIt) {
