@@ -343,7 +343,8 @@ std::vector<UpdatePlanner::Piece> UpdatePlanner::cut_at_content_changes(const rf
       out.push_back(p);
       continue;
     }
-    // Each row's kind, unsure rows taking the kind above them (the first, the first sure one).
+    // Each row's kind; an unsure row takes the kind of the nearest sure row above it (at the top,
+    // the sampled top row's).
     kinds.assign(static_cast<size_t>(r.h), RowKind::kUnsure);
     for (int i = 0; i < r.h; ++i) kinds[static_cast<size_t>(i)] = row_kind(all, r, r.y + i);
     RowKind last = top;
