@@ -1,6 +1,7 @@
 #include "encodings/palette.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <numeric>
 #include <utility>
@@ -172,6 +173,11 @@ bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
         }
         const T c = load_pixel<T>(row + x * sizeof(T));
         int run = 1;
+        if constexpr (sizeof(T) == 4) {
+          // Until a second colour is seen (blank rows above the text) the run can be long.
+          uint32_t unused[2] = {};
+          run += span_of_two(row, x + 1, pixels.width, c, c, &unused[0], &unused[1]);
+        }
         while (x + run < pixels.width && load_pixel<T>(row + (x + run) * sizeof(T)) == c) ++run;
         const auto n = static_cast<uint32_t>(run);
         if (recent_index[0] >= 0 && c == recent[0]) {
@@ -223,6 +229,56 @@ void palette_indexes(const rfb::PixelView& pixels, const Palette& palette, uint8
           recent_index[0] = c == older ? older_index : static_cast<uint8_t>(palette.lookup(c));
         }
         out[x++] = recent_index[0];
+      }
+    }
+  });
+}
+
+void mono_bits(const rfb::PixelView& pixels, uint32_t one, uint8_t* out) {
+  const size_t row_bytes = (static_cast<size_t>(pixels.width) + 7) / 8;
+  dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+    const T fg = static_cast<T>(one);
+    for (int y = 0; y < pixels.height; ++y) {
+      const uint8_t* row = pixels.row(y);
+      uint8_t* dst = out + static_cast<size_t>(y) * row_bytes;
+      int x = 0;
+#if defined(__SSE2__)
+      if constexpr (sizeof(T) == 4) {
+        // Sixteen compares become sixteen mask bytes, pixel k in bit k of the movemask; the
+        // table turns each byte around, since the first pixel goes in the top bit.
+        static constexpr auto kReversed = [] {
+          std::array<uint8_t, 256> r{};
+          for (int v = 0; v < 256; ++v)
+            for (int b = 0; b < 8; ++b)
+              if (v & (1 << b)) r[static_cast<size_t>(v)] |= static_cast<uint8_t>(0x80 >> b);
+          return r;
+        }();
+        const __m128i vf = _mm_set1_epi32(static_cast<int>(one));
+        for (; x + 16 <= pixels.width; x += 16) {
+          const uint8_t* p = row + static_cast<size_t>(x) * 4;
+          const __m128i e0 =
+              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), vf);
+          const __m128i e1 =
+              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), vf);
+          const __m128i e2 =
+              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32)), vf);
+          const __m128i e3 =
+              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48)), vf);
+          const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(e0, e1), _mm_packs_epi32(e2, e3));
+          const auto m = static_cast<unsigned>(_mm_movemask_epi8(bytes));
+          dst[x / 8] = kReversed[m & 0xff];
+          dst[x / 8 + 1] = kReversed[m >> 8];
+        }
+      }
+#endif
+      for (; x < pixels.width; x += 8) {
+        const int count = std::min(8, pixels.width - x);
+        unsigned bits = 0;
+        for (int i = 0; i < count; ++i)
+          bits |= static_cast<unsigned>(
+                      load_pixel<T>(row + static_cast<size_t>(x + i) * sizeof(T)) == fg)
+                  << (7 - i);
+        dst[x / 8] = static_cast<uint8_t>(bits);
       }
     }
   });

@@ -63,6 +63,11 @@ bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out);
 // when it returns true) and the palette must hold at most 256 colours.
 void palette_indexes(const rfb::PixelView& pixels, const Palette& palette, uint8_t* indexes);
 
+// Writes one bit per pixel of `pixels`, set where the pixel equals `one` (a stored value as
+// build_palette() keeps it), first pixel in the most significant bit, each row padded to whole
+// bytes: (width + 7) / 8 bytes per row, rows back to back (Tight's 2-colour palette data).
+void mono_bits(const rfb::PixelView& pixels, uint32_t one, uint8_t* out);
+
 // The number of horizontal runs of equal pixels in `pixels` (each row counted on its own): w * h
 // for content whose every pixel differs from its left neighbour (photos, noise), h when solid.
 // Stops counting once past `limit` (returns limit + 1 then), so a caller deciding "too busy" pays

@@ -346,26 +346,9 @@ void TightEncoder::encode_palette(const rfb::PixelView& pixels, const rfb::Encod
 
   const int w = pixels.width, h = pixels.height;
   if (mono) {
-    // Bits straight from the pixels: one compare per pixel, no index pass.
-    const size_t row_bytes = (static_cast<size_t>(w) + 7) / 8;
-    filtered_.resize(static_cast<size_t>(h) * row_bytes);
-    const uint32_t one = palette_.colour(1);
-    dispatch_bpp(pixels.format.bpp, [&]<class T>() {
-      const T fg = static_cast<T>(one);
-      uint8_t* dst = filtered_.data();
-      for (int y = 0; y < h; ++y) {
-        const uint8_t* row = pixels.row(y);
-        for (int x0 = 0; x0 < w; x0 += 8, ++dst) {
-          const int count = std::min(8, w - x0);
-          unsigned bits = 0;
-          for (int i = 0; i < count; ++i)
-            bits |= static_cast<unsigned>(
-                        load_pixel<T>(row + static_cast<size_t>(x0 + i) * sizeof(T)) == fg)
-                    << (7 - i);
-          *dst = static_cast<uint8_t>(bits);
-        }
-      }
-    });
+    // Bits straight from the pixels, no index pass.
+    filtered_.resize(static_cast<size_t>(h) * ((static_cast<size_t>(w) + 7) / 8));
+    mono_bits(pixels, palette_.colour(1), filtered_.data());
     write_basic_data(out, stream, filtered_, kZlibLevels[level].mono);
     last_method_ = Method::kMono;
     return;

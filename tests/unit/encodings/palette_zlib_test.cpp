@@ -139,6 +139,64 @@ TEST(Palette, IndexesAtEveryDepth) {
   }
 }
 
+TEST(Palette, LongRunsBeforeASecondColourAreCounted) {
+  // Blank rows above text: the first colour runs for whole rows before a second one appears,
+  // and runs end at every offset within a group of four.
+  for (int end = 1; end < 70; ++end) {
+    constexpr int kW = 37, kH = 3;
+    std::vector<uint32_t> px(kW * kH, 0x00101010u);
+    for (size_t i = static_cast<size_t>(end); i < px.size(); i += 5) px[i] = 0x00d2d2d2u;
+    rfb::PixelView v{reinterpret_cast<const uint8_t*>(px.data()), kW * 4, kW, kH,
+                     rfb::PixelFormat::rgb888()};
+    Palette p;
+    ASSERT_TRUE(build_palette(v, 2, p)) << end;
+    ASSERT_EQ(p.size(), 2) << end;
+    for (int i = 0; i < 2; ++i)
+      EXPECT_EQ(p.count(i), static_cast<uint32_t>(std::count(px.begin(), px.end(), p.colour(i))))
+          << end << " colour " << i;
+  }
+}
+
+TEST(Palette, MonoBitsAtEveryDepthAndWidth) {
+  std::mt19937 rng(11);
+  for (const rfb::PixelFormat& pf :
+       {rfb::PixelFormat::rgb888(), rfb::PixelFormat::rgb565(), rfb::PixelFormat::bgr233()}) {
+    const int bytes = pf.bytes_per_pixel();
+    for (int w = 1; w <= 50; ++w) {
+      constexpr int kH = 3;
+      const size_t stride = static_cast<size_t>(w * bytes) + 12;  // Rows padded.
+      std::vector<uint8_t> buf(stride * kH, 0x5a);
+      const uint32_t fg = 0x21, bg = 0x07;
+      for (int y = 0; y < kH; ++y)
+        for (int x = 0; x < w; ++x) {
+          const uint32_t c = rng() % 3 == 0 ? fg : bg;
+          std::memcpy(buf.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x * bytes),
+                      &c, static_cast<size_t>(bytes));
+        }
+      const size_t row_bytes = (static_cast<size_t>(w) + 7) / 8;
+      std::vector<uint8_t> bits(row_bytes * kH + 1, 0xEE);
+      mono_bits(rfb::PixelView{buf.data(), stride, w, kH, pf}, fg, bits.data());
+      EXPECT_EQ(bits.back(), 0xEE) << "wrote past the rows";
+      for (int y = 0; y < kH; ++y)
+        for (int x = 0; x < w; ++x) {
+          uint32_t c = 0;
+          std::memcpy(&c,
+                      buf.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x * bytes),
+                      static_cast<size_t>(bytes));
+          const bool bit = (bits[static_cast<size_t>(y) * row_bytes + static_cast<size_t>(x / 8)] >>
+                            (7 - x % 8)) &
+                           1;
+          ASSERT_EQ(bit, c == fg) << pf.bpp << " w " << w << " at " << x << "," << y;
+        }
+      if (w % 8 != 0) {  // Padding bits are clear.
+        for (int y = 0; y < kH; ++y)
+          EXPECT_EQ(bits[static_cast<size_t>(y) * row_bytes + row_bytes - 1] & (0xff >> (w % 8)), 0)
+              << pf.bpp << " w " << w;
+      }
+    }
+  }
+}
+
 TEST(Palette, CountRunsPerRowAndStopsPastTheLimit) {
   std::vector<uint16_t> px(8 * 4, 7);
   px[5] = 9;   // Row 0: 7 7 7 7 7 9 7 7 -> 3 runs.
