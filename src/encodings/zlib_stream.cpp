@@ -826,9 +826,18 @@ void ZlibStream::remember(std::span<const uint8_t> in) {
     window_.assign(in.end() - kWindow, in.end());
     return;
   }
-  const size_t keep = std::min(window_.size(), kWindow - in.size());
-  window_.erase(window_.begin(), window_.end() - static_cast<std::ptrdiff_t>(keep));
+  // The buffer runs up to two windows before its head is dropped: a Tight update makes dozens
+  // of small calls, and sliding a full window down for each copied megabytes per frame.
+  if (window_.size() + in.size() > 2 * kWindow) {
+    const size_t keep = std::min(window_.size(), kWindow - in.size());
+    window_.erase(window_.begin(), window_.end() - static_cast<std::ptrdiff_t>(keep));
+  }
   window_.insert(window_.end(), in.begin(), in.end());
+}
+
+std::span<const uint8_t> ZlibStream::window() const {
+  const size_t n = std::min(window_.size(), kWindow);
+  return {window_.data() + window_.size() - n, n};
 }
 
 void ZlibStream::begin(int level, int strategy, rfb::ByteBuffer& out) {
@@ -851,7 +860,7 @@ void ZlibStream::compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& o
   if (z_stale_) {
     // Chunk streams wrote the last output; this one carries on from their input.
     deflateReset(z_.get());
-    prime(*z_, window_);
+    prime(*z_, window());
     z_stale_ = false;
   }
   if (z_level_ != level_ || z_strategy_ != strategy_) {
@@ -953,8 +962,9 @@ void ZlibStream::compress_pieces(std::span<const std::span<const uint8_t>> piece
       need -= n;
     }
     if (need > 0) {
-      const size_t n = std::min(need, window_.size());
-      if (n > 0) std::memcpy(dict.data() + need - n, window_.data() + window_.size() - n, n);
+      const std::span<const uint8_t> w = window();
+      const size_t n = std::min(need, w.size());
+      if (n > 0) std::memcpy(dict.data() + need - n, w.data() + w.size() - n, n);
       need -= n;
     }
     dict.erase(dict.begin(), dict.begin() + static_cast<std::ptrdiff_t>(need));

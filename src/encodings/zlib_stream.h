@@ -103,6 +103,8 @@ class ZlibStream {
  private:
   struct Chunk;
   void remember(std::span<const uint8_t> in);
+  // The last kWindow bytes of input (fewer at the start of the stream).
+  std::span<const uint8_t> window() const;
   void begin(int level, int strategy, rfb::ByteBuffer& out);
   void compress_serial(std::span<const uint8_t> in, rfb::ByteBuffer& out);
   // Z_HUFFMAN_ONLY (level > 0) and kGreedyMatches: `deflater` per piece instead of zlib.
@@ -120,7 +122,7 @@ class ZlibStream {
   int z_strategy_ = Z_DEFAULT_STRATEGY;
   bool header_due_ = true;
   bool z_stale_ = false;         // The last output came from chunk streams: z_ must re-prime.
-  std::vector<uint8_t> window_;  // The last kWindow bytes of input, for priming.
+  std::vector<uint8_t> window_;  // Recent input, up to two windows of it: see window().
   std::vector<std::unique_ptr<Chunk>> chunks_;  // Per-lane deflaters, kept for reuse.
 };
 
