@@ -190,13 +190,17 @@ struct ZlibLevels {
 };
 constexpr ZlibLevels kZlibLevels[10] = {{0, 0, 0}, {1, 1, 1}, {1, 1, 2}, {5, 1, 2}, {6, 7, 3},
                                         {7, 8, 4}, {7, 8, 5}, {8, 9, 6}, {9, 9, 7}, {9, 9, 9}};
-// Large indexed data at levels 1 to 3 goes through deflate_lazy() with this chain depth instead
-// of zlib (0: zlib): on terminal text (bench_encode "deflate Tight indexes" on the e2e screen)
-// chain 2 is 23% smaller than zlib level 1 at 0.4x its CPU, chain 8 within 4% of level 5 at a
-// third. On the synthetic UI image, whose index strips are mostly flat and gain from the
-// stream's earlier input, chain 8 is 17% larger than level 5 there, 0.4% of the whole update.
+// Palette data at levels 1 to 3 goes through ZlibStream::compress_lazy() (deflate_lazy()'s
+// search, with the stream's history as zlib has it) instead of zlib (0: zlib), indexes at this
+// chain depth: on terminal text (bench_encode "deflate Tight indexes" on the e2e screen) chain 2
+// is 23% smaller than zlib level 1 at 0.4x its CPU, chain 8 within 4% of level 5 at a third.
 // Levels from 4 ask for zlib's best ratios and keep it.
 constexpr int kLazyChain[10] = {0, 2, 2, 8, 0, 0, 0, 0, 0, 0};
+// 1-bit data at those levels, whatever the level: packed bits give short matches only, which a
+// deeper search does not improve. Full-frame Tight+JPEG at level 3 on the e2e screens, against
+// zlib level 1 (callgrind, one lane): mixed 2.0% fewer instructions per update and 1.2% fewer
+// bytes, UI 5.7% and 5.7%; chain 8 saved 0.4 to 2% more bytes for 1 to 2% more instructions.
+constexpr int kMonoChain = 2;
 
 // Rewrites the 3 bytes reserved at `at` as the compact length of everything after them, moving
 // the payload down when the length needs fewer bytes.
@@ -279,6 +283,19 @@ void TightEncoder::write_basic_data(rfb::ByteBuffer& out, int stream, std::span<
   finish_compact_length(out, at);
 }
 
+void TightEncoder::compress_lazy(rfb::ByteBuffer& out, int stream, std::span<const uint8_t> data,
+                                 size_t stride, int max_chain) {
+  // rfbproto.rst "BasicCompression": under 12 bytes the data goes as is and the stream is unused.
+  if (data.size() < tight::kMinToCompress) {
+    out.append(data);
+    return;
+  }
+  const size_t at = out.size();
+  out.zeros(3);
+  streams_[static_cast<size_t>(stream)].compress_lazy(data, stride, max_chain, out);
+  finish_compact_length(out, at);
+}
+
 void TightEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx,
                           rfb::ByteBuffer& out) {
   assert(pixels.width > 0 && pixels.width <= tight::kMaxWidth && pixels.height > 0);
@@ -349,23 +366,19 @@ void TightEncoder::encode_palette(const rfb::PixelView& pixels, const rfb::Encod
     // Bits straight from the pixels, no index pass.
     filtered_.resize(static_cast<size_t>(h) * ((static_cast<size_t>(w) + 7) / 8));
     mono_bits(pixels, palette_.colour(1), filtered_.data());
-    write_basic_data(out, stream, filtered_, kZlibLevels[level].mono);
+    if (kLazyChain[level] > 0)
+      compress_lazy(out, stream, filtered_, (static_cast<size_t>(w) + 7) / 8, kMonoChain);
+    else
+      write_basic_data(out, stream, filtered_, kZlibLevels[level].mono);
     last_method_ = Method::kMono;
     return;
   }
   indexes_.resize(static_cast<size_t>(w) * static_cast<size_t>(h));
   palette_indexes(pixels, palette_, indexes_.data());
-  if (kLazyChain[level] > 0 && indexes_.size() >= kMinLazyBytes) {
-    // A block this large gains little from the stream's earlier input, which deflate_lazy()
-    // does not see.
-    const size_t at = out.size();
-    out.zeros(3);
-    streams_[static_cast<size_t>(stream)].compress_lazy(indexes_, static_cast<size_t>(w),
-                                                        kLazyChain[level], out);
-    finish_compact_length(out, at);
-  } else {
+  if (kLazyChain[level] > 0)
+    compress_lazy(out, stream, indexes_, static_cast<size_t>(w), kLazyChain[level]);
+  else
     write_basic_data(out, stream, indexes_, kZlibLevels[level].indexed);
-  }
   last_method_ = Method::kIndexed;
 }
 

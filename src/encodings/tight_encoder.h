@@ -93,8 +93,6 @@ class TightEncoder final : public rfb::Encoder {
   // earlier rectangle is worth the match search (and the sample cannot tell).
   static constexpr double kIncompressibleRatio = 0.8;
   static constexpr size_t kMinSampledBytes = 32 * 1024;
-  // Palette indexes from this many bytes on may go through deflate_lazy() (see kLazyChain).
-  static constexpr size_t kMinLazyBytes = 16 * 1024;
 
   enum class Method : uint8_t { kNone, kFill, kMono, kIndexed, kCopy, kGradient, kJpeg };
 
@@ -139,6 +137,10 @@ class TightEncoder final : public rfb::Encoder {
   // One compressed or raw block of filtered data (rfbproto.rst "BasicCompression").
   void write_basic_data(rfb::ByteBuffer& out, int stream, std::span<const uint8_t> data,
                         int zlib_level, int strategy = Z_DEFAULT_STRATEGY);
+  // write_basic_data() through ZlibStream::compress_lazy() at `max_chain` (palette data at the
+  // levels kLazyChain names).
+  void compress_lazy(rfb::ByteBuffer& out, int stream, std::span<const uint8_t> data, size_t stride,
+                     int max_chain);
   void write_tpixel(rfb::ByteBuffer& out, const rfb::EncodeContext& ctx, uint32_t native) const;
   void encode_palette(const rfb::PixelView& pixels, const rfb::EncodeContext& ctx, uint8_t control,
                       int level, rfb::ByteBuffer& out);

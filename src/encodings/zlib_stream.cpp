@@ -433,32 +433,74 @@ struct Symbol {
   uint16_t value;
 };
 
-// One block: `symbols` code `in` (the block's input, for the stored form).
-void match_block(std::span<const uint8_t> in, const Symbol* symbols, size_t n_symbols,
-                 const uint32_t* lit_freq, const uint32_t* dist_freq, BitWriter& w) {
-  const CodeTables& t = code_tables();
+// RFC 1951 3.2.6: the fixed Huffman codes, which cost no header: small blocks (a glyph, a
+// repeat of a recent rectangle) are cheaper in them than with a dynamic table of their own.
+struct FixedCodes {
   uint8_t lit_len[kLengthSymbols], dist_len[kDistanceSymbols];
-  huffman_lengths(lit_freq, kLengthSymbols, kMaxLiteralBits, lit_len);
-  huffman_lengths(dist_freq, kDistanceSymbols, kMaxLiteralBits, dist_len);
-  int hlit = kLengthSymbols, hdist = kDistanceSymbols;
-  while (hlit > 257 && lit_len[hlit - 1] == 0) --hlit;
-  while (hdist > 1 && dist_len[hdist - 1] == 0) --hdist;
-  const DynamicHeader header(lit_len, hlit, dist_len, hdist);
-  uint64_t bits = header.bits();
+  uint16_t lit_code[kLengthSymbols], dist_code[kDistanceSymbols];
+  FixedCodes() {
+    uint8_t all[288];  // The code is over 288 symbols; 286 and 287 never occur.
+    for (int s = 0; s < 288; ++s) all[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+    uint16_t codes[288];
+    canonical_codes(all, 288, codes);
+    std::memcpy(lit_len, all, sizeof lit_len);
+    std::memcpy(lit_code, codes, sizeof lit_code);
+    std::fill(std::begin(dist_len), std::end(dist_len), uint8_t{5});
+    canonical_codes(dist_len, kDistanceSymbols, dist_code);
+  }
+};
+const FixedCodes& fixed_codes() {
+  static const FixedCodes f;  // Immutable once built (thread-safe static initialisation).
+  return f;
+}
+
+// Bits of the symbols counted in lit_freq and dist_freq under the given code lengths.
+uint64_t symbol_bits(const uint32_t* lit_freq, const uint32_t* dist_freq, const uint8_t* lit_len,
+                     const uint8_t* dist_len) {
+  uint64_t bits = 0;
   for (int s = 0; s < kLengthSymbols; ++s) {
     const uint64_t extra = s > 256 ? kLengthExtra[s - 257] : 0;
     bits += uint64_t{lit_freq[s]} * (lit_len[s] + extra);
   }
   for (int s = 0; s < kDistanceSymbols; ++s)
     bits += uint64_t{dist_freq[s]} * (dist_len[s] + uint64_t{kDistanceExtra[s]});
-  if ((bits + 7) / 8 >= stored_size(in.size())) {
+  return bits;
+}
+
+// One block: `symbols` code `in` (the block's input, for the stored form), in whichever of
+// stored, fixed and dynamic Huffman is smallest.
+void match_block(std::span<const uint8_t> in, const Symbol* symbols, size_t n_symbols,
+                 const uint32_t* lit_freq, const uint32_t* dist_freq, BitWriter& w) {
+  const CodeTables& t = code_tables();
+  const FixedCodes& fixed = fixed_codes();
+  uint8_t dyn_lit_len[kLengthSymbols], dyn_dist_len[kDistanceSymbols];
+  huffman_lengths(lit_freq, kLengthSymbols, kMaxLiteralBits, dyn_lit_len);
+  huffman_lengths(dist_freq, kDistanceSymbols, kMaxLiteralBits, dyn_dist_len);
+  int hlit = kLengthSymbols, hdist = kDistanceSymbols;
+  while (hlit > 257 && dyn_lit_len[hlit - 1] == 0) --hlit;
+  while (hdist > 1 && dyn_dist_len[hdist - 1] == 0) --hdist;
+  const DynamicHeader header(dyn_lit_len, hlit, dyn_dist_len, hdist);
+  const uint64_t dynamic_bits =
+      header.bits() + symbol_bits(lit_freq, dist_freq, dyn_lit_len, dyn_dist_len);
+  const uint64_t fixed_bits = 3 + symbol_bits(lit_freq, dist_freq, fixed.lit_len, fixed.dist_len);
+  if ((std::min(dynamic_bits, fixed_bits) + 7) / 8 >= stored_size(in.size())) {
     put_stored(in, w);
     return;
   }
-  header.write(w);
-  uint16_t lit_code[kLengthSymbols], dist_code[kDistanceSymbols];
-  canonical_codes(lit_len, kLengthSymbols, lit_code);
-  canonical_codes(dist_len, kDistanceSymbols, dist_code);
+  const bool use_fixed = fixed_bits <= dynamic_bits;
+  uint16_t dyn_lit_code[kLengthSymbols], dyn_dist_code[kDistanceSymbols];
+  if (use_fixed) {
+    w.put(0b010, 3);  // BFINAL 0, BTYPE 01 (fixed Huffman codes).
+    w.flush();
+  } else {
+    header.write(w);
+    canonical_codes(dyn_lit_len, kLengthSymbols, dyn_lit_code);
+    canonical_codes(dyn_dist_len, kDistanceSymbols, dyn_dist_code);
+  }
+  const uint8_t* const lit_len = use_fixed ? fixed.lit_len : dyn_lit_len;
+  const uint8_t* const dist_len = use_fixed ? fixed.dist_len : dyn_dist_len;
+  const uint16_t* const lit_code = use_fixed ? fixed.lit_code : dyn_lit_code;
+  const uint16_t* const dist_code = use_fixed ? fixed.dist_code : dyn_dist_code;
   BitWriter lw = w;  // In registers: stores through `w` could alias it.
   for (size_t i = 0; i < n_symbols; ++i) {
     const Symbol s = symbols[i];
@@ -532,21 +574,33 @@ inline uint32_t hash4(const uint8_t* p) {
   return (load32(p) * 2654435761u) >> (32 - kChainHashBits);
 }
 
-// The hash chains of one thread, kept across calls so that no call pays for clearing or faulting
-// in 256 KiB: entries hold positions offset by base_, and anything at or below the base of the
-// current call belongs to an earlier one.
+// Hash chains kept across calls, so that no call pays for clearing or faulting in 256 KiB.
+// Entries are tags, 1 + a position in the owner's numbering of its input; a call's buffer starts
+// at position base_, so tags at or below base_ are before it. A thread's matcher numbers each
+// call afresh (fresh_base()); a stream's numbers its whole input, so the chains of earlier calls
+// lead into the history at the front of the buffer.
 class ChainMatcher {
  public:
   ChainMatcher() : head_(size_t{1} << kChainHashBits, 0), prev_(kChainWindow, 0) {}
 
-  void start(const uint8_t* s, size_t n, size_t stride, int max_chain, const LazyLimits& limits) {
-    if (uint64_t{next_base_} + n + 2 >= UINT32_MAX) {
-      std::fill(head_.begin(), head_.end(), 0);
-      std::fill(prev_.begin(), prev_.end(), 0);
-      next_base_ = 0;
-    }
-    base_ = next_base_;
-    next_base_ = static_cast<uint32_t>(base_ + n + 1);
+  void clear() {
+    std::fill(head_.begin(), head_.end(), 0);
+    std::fill(prev_.begin(), prev_.end(), 0);
+    next_base_ = 0;
+  }
+
+  // A base for a call of n bytes past every tag so far (the chains then offer nothing).
+  uint32_t fresh_base(size_t n) {
+    if (uint64_t{next_base_} + n + 2 >= UINT32_MAX) clear();
+    const uint32_t base = next_base_;
+    next_base_ = static_cast<uint32_t>(base + n + 1);
+    return base;
+  }
+
+  // The buffer s[0..n) holds positions base .. base + n - 1 (base + n + 1 < 2^32).
+  void start(const uint8_t* s, uint32_t base, size_t stride, int max_chain,
+             const LazyLimits& limits) {
+    base_ = base;
     s_ = s;
     stride_ = stride <= kMaxDistance ? stride : 0;
     max_chain_ = max_chain;
@@ -557,7 +611,7 @@ class ChainMatcher {
   // Hashes position i (i + 4 <= n).
   void insert(size_t i) {
     const uint32_t h = hash4(s_ + i);
-    prev_[i & (kChainWindow - 1)] = head_[h];
+    prev_[tag(i) & (kChainWindow - 1)] = head_[h];
     head_[h] = tag(i);
   }
 
@@ -567,7 +621,7 @@ class ChainMatcher {
   size_t longest(size_t i, size_t limit, size_t at_least, size_t* distance) {
     const uint32_t h = hash4(s_ + i);
     uint32_t candidate = head_[h];
-    prev_[i & (kChainWindow - 1)] = candidate;
+    prev_[tag(i) & (kChainWindow - 1)] = candidate;
     head_[h] = tag(i);
     size_t best = at_least;
     const uint8_t* const here = s_ + i;
@@ -603,7 +657,7 @@ class ChainMatcher {
           tail = load32(here + best - 3);
         }
       }
-      const uint32_t next = prev_[c & (kChainWindow - 1)];
+      const uint32_t next = prev_[candidate & (kChainWindow - 1)];
       if (next >= candidate) break;  // The slot was since taken by a newer position.
       candidate = next;
     }
@@ -623,25 +677,21 @@ class ChainMatcher {
   std::vector<uint32_t> prev_;  // The tag of the position before it with the same hash, per slot.
 };
 
-}  // namespace
-
-void deflate_lazy(std::span<const uint8_t> in, size_t stride, int max_chain, rfb::ByteBuffer& out) {
+// deflate_lazy() of buf[history..), whose matches may reach back into buf[0..history): the
+// stream's input before this call, which the inflater holds. `matcher` was started on buf.
+void deflate_lazy_after(ChainMatcher& matcher, std::span<const uint8_t> buf, size_t history,
+                        int max_chain, rfb::ByteBuffer& out) {
   const CodeTables& t = code_tables();
-  const size_t n = in.size();
-  const size_t blocks = (n + kMatchBlock - 1) / kMatchBlock;
-  const size_t bound = n + 6 * blocks + 6 + 8;  // As deflate_matches().
+  const size_t n = buf.size();
+  const size_t blocks = (n - history + kMatchBlock - 1) / kMatchBlock;
+  const size_t bound = n - history + 6 * blocks + 6 + 8;  // As deflate_matches().
   const size_t before = out.size();
   uint8_t* const base = out.grow_for_overwrite(bound);
   BitWriter w(base);
-  // Positions are tagged with 32-bit numbers (ChainMatcher): far more than any frame holds.
-  assert(n < UINT32_MAX / 2);
-  thread_local ChainMatcher matcher;
   thread_local std::vector<Symbol> symbols(kMatchBlock);
-  max_chain = std::max(1, max_chain);
   const LazyLimits limits(max_chain);
-  matcher.start(in.data(), n, stride, max_chain, limits);
-  const uint8_t* const s = in.data();
-  for (size_t start = 0; start < n; start += kMatchBlock) {
+  const uint8_t* const s = buf.data();
+  for (size_t start = history; start < n; start += kMatchBlock) {
     const size_t end = std::min(n, start + kMatchBlock);
     std::array<uint32_t, kLengthSymbols> lit_freq{};
     std::array<uint32_t, kDistanceSymbols> dist_freq{};
@@ -681,11 +731,31 @@ void deflate_lazy(std::span<const uint8_t> in, size_t stride, int max_chain, rfb
     }
     while (i < end) literal(i++);
     lit_freq[kEndOfBlock] = 1;
-    match_block(in.subspan(start, end - start), symbols.data(),
+    match_block(buf.subspan(start, end - start), symbols.data(),
                 static_cast<size_t>(sym - symbols.data()), lit_freq.data(), dist_freq.data(), w);
   }
   put_stored_header(w, 0);  // The sync-flush marker.
   out.truncate(before + static_cast<size_t>(w.position() - base));
+}
+
+}  // namespace
+
+// compress_lazy()'s state: hash chains over the stream's input (positions counted from the
+// matcher's epoch) and the buffer of history and input they search.
+struct ZlibStream::LazyState {
+  ChainMatcher matcher;
+  uint64_t epoch = 0;      // The stream position of tag 1.
+  uint64_t hashed_to = 0;  // The chains hold (at most) the positions before this one.
+  std::vector<uint8_t> buf;
+};
+
+void deflate_lazy(std::span<const uint8_t> in, size_t stride, int max_chain, rfb::ByteBuffer& out) {
+  // Positions are tagged with 32-bit numbers (ChainMatcher): far more than any frame holds.
+  assert(in.size() < UINT32_MAX / 2);
+  thread_local ChainMatcher matcher;
+  max_chain = std::max(1, max_chain);
+  matcher.start(in.data(), matcher.fresh_base(in.size()), stride, max_chain, LazyLimits(max_chain));
+  deflate_lazy_after(matcher, in, 0, max_chain, out);
 }
 
 double sampled_deflate_ratio(std::span<const uint8_t> in) {
@@ -802,6 +872,8 @@ ZlibStream::ZlibStream(ZlibStream&& o) noexcept
       header_due_(o.header_due_),
       z_stale_(o.z_stale_),
       window_(std::move(o.window_)),
+      total_in_(o.total_in_),
+      lazy_(std::move(o.lazy_)),
       chunks_(std::move(o.chunks_)) {}
 
 ZlibStream& ZlibStream::operator=(ZlibStream&& o) noexcept {
@@ -815,6 +887,8 @@ ZlibStream& ZlibStream::operator=(ZlibStream&& o) noexcept {
     header_due_ = o.header_due_;
     z_stale_ = o.z_stale_;
     window_ = std::move(o.window_);
+    total_in_ = o.total_in_;
+    lazy_ = std::move(o.lazy_);
     chunks_ = std::move(o.chunks_);
   }
   return *this;
@@ -829,6 +903,7 @@ void ZlibStream::reset() {
 }
 
 void ZlibStream::remember(std::span<const uint8_t> in) {
+  total_in_ += in.size();
   if (in.size() >= kWindow) {
     window_.assign(in.end() - kWindow, in.end());
     return;
@@ -911,7 +986,30 @@ void ZlibStream::compress_lazy(std::span<const uint8_t> in, size_t stride, int m
                                rfb::ByteBuffer& out) {
   begin(-1, strategy_, out);
   if (in.empty()) return;
-  deflate_lazy(in, stride, max_chain, out);
+  if (!lazy_) lazy_ = std::make_unique<LazyState>();
+  LazyState& st = *lazy_;
+  // The matches may reach into the stream's last kWindow bytes, whichever path deflated them:
+  // the inflater holds them all.
+  const std::span<const uint8_t> history = window();
+  const uint64_t first = total_in_ - history.size();
+  if (first - st.epoch + history.size() + in.size() + 2 >= UINT32_MAX) {
+    st.matcher.clear();  // Tags would overflow: start the chains over.
+    st.epoch = st.hashed_to = first;
+  }
+  st.buf.assign(history.begin(), history.end());
+  st.buf.insert(st.buf.end(), in.begin(), in.end());
+  max_chain = std::max(1, max_chain);
+  st.matcher.start(st.buf.data(), static_cast<uint32_t>(first - st.epoch), stride, max_chain,
+                   LazyLimits(max_chain));
+  // History the chains have not seen: other paths' input, and the last call's final 3 bytes
+  // (too few after them to hash then). Between lazy calls that is 3 positions.
+  for (uint64_t p = std::max(st.hashed_to, first); p < total_in_; ++p) {
+    const size_t k = static_cast<size_t>(p - first);
+    if (k + 4 <= st.buf.size()) st.matcher.insert(k);
+  }
+  deflate_lazy_after(st.matcher, st.buf, history.size(), max_chain, out);
+  st.hashed_to = total_in_ + in.size() - std::min<size_t>(3, in.size());
+  if (st.buf.capacity() > 4 * kWindow) std::vector<uint8_t>().swap(st.buf);
   remember(in);
   z_stale_ = true;  // z_ did not see this input.
 }

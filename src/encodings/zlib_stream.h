@@ -86,9 +86,10 @@ class ZlibStream {
                        int level = -1, rfb::TaskRunner* runner = nullptr,
                        int strategy = Z_DEFAULT_STRATEGY);
 
-  // Compresses `in`, raster bytes `stride` per row, with deflate_lazy() at `max_chain` (level
-  // stays as it was), continuing the stream like compress(); zlib carries on from its end.
-  // For large inputs: deflate_lazy() sees no earlier input, which small ones depend on.
+  // Compresses `in`, raster bytes `stride` per row, with deflate_lazy()'s search at `max_chain`
+  // (level stays as it was), continuing the stream like compress(); zlib carries on from its
+  // end. Unlike deflate_lazy(), matches reach back into the stream's last 32 KiB of input, as
+  // zlib's do, through hash chains kept across calls (256 KiB, made on the first call).
   void compress_lazy(std::span<const uint8_t> in, size_t stride, int max_chain,
                      rfb::ByteBuffer& out);
 
@@ -102,6 +103,7 @@ class ZlibStream {
 
  private:
   struct Chunk;
+  struct LazyState;
   void remember(std::span<const uint8_t> in);
   // The last kWindow bytes of input (fewer at the start of the stream).
   std::span<const uint8_t> window() const;
@@ -121,8 +123,10 @@ class ZlibStream {
   int strategy_ = Z_DEFAULT_STRATEGY;
   int z_strategy_ = Z_DEFAULT_STRATEGY;
   bool header_due_ = true;
-  bool z_stale_ = false;         // The last output came from chunk streams: z_ must re-prime.
-  std::vector<uint8_t> window_;  // Recent input, up to two windows of it: see window().
+  bool z_stale_ = false;             // The last output came from chunk streams: z_ must re-prime.
+  std::vector<uint8_t> window_;      // Recent input, up to two windows of it: see window().
+  uint64_t total_in_ = 0;            // Bytes of input since the stream began (across resets).
+  std::unique_ptr<LazyState> lazy_;  // compress_lazy()'s hash chains, made on its first call.
   std::vector<std::unique_ptr<Chunk>> chunks_;  // Per-lane deflaters, kept for reuse.
 };
 

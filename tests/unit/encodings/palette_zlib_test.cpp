@@ -465,6 +465,19 @@ TEST(DeflateLazy, RoundTripsEveryKindOfInputAtEveryDepth) {
 // The hash chains a thread keeps across calls must never offer a position of an earlier call's
 // input: inputs that differ only past a long common prefix, one after another, would then decode
 // wrongly.
+TEST(DeflateLazy, SmallBlocksTakeTheFixedCodes) {
+  // 200 bytes of one short pattern: a literal or two and a few matches. A dynamic table would
+  // cost more than all of them; stored, the whole input. The fixed codes (RFC 1951 3.2.6) take
+  // a few bytes.
+  std::vector<uint8_t> data(200);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>("glyph"[i % 5]);
+  rfb::ByteBuffer out;
+  deflate_lazy(data, 0, 8, out);
+  EXPECT_EQ(out.data()[0] & 7, 0b010) << "BFINAL 0, BTYPE 01";
+  EXPECT_LT(out.size(), 20u);
+  EXPECT_EQ(inflate_raw(out, data.size()), data);
+}
+
 TEST(DeflateLazy, CallsAfterCallsSeeOnlyTheirOwnInput) {
   std::mt19937 rng(29);
   std::vector<uint8_t> prefix(5000);
@@ -549,6 +562,51 @@ TEST(ZlibStream, LazyBlocksContinueTheStream) {
   rfb::ByteBuffer header;
   fresh.compress_lazy({}, 640, 4, header);
   EXPECT_EQ(header.size(), 2u);
+}
+
+TEST(ZlibStream, LazyMatchesReachIntoEarlierCalls) {
+  // A rectangle sent again (a repeated frame, a redrawn line) is found in the stream's history,
+  // whichever path deflated it, as zlib would; across a reset it must not be.
+  ZlibStream s(1);
+  z_stream z{};
+  ASSERT_EQ(inflateInit(&z), Z_OK);
+  std::mt19937 rng(37);
+  // Random bytes: the only matches are the earlier copies.
+  auto noise = [&](size_t n) {
+    std::vector<uint8_t> v(n);
+    for (auto& c : v) c = static_cast<uint8_t>(rng());
+    return v;
+  };
+  const std::vector<uint8_t> a = noise(12000), b = noise(9000);
+  auto send = [&](const std::vector<uint8_t>& data, bool lazy) {
+    rfb::ByteBuffer out;
+    if (lazy)
+      s.compress_lazy(data, 400, 8, out);
+    else
+      s.compress(data, out);
+    EXPECT_EQ(inflate_all(z, out, data.size()), data);
+    return out.size();
+  };
+  EXPECT_GT(send(a, true), a.size());
+  EXPECT_LT(send(a, true), a.size() / 20);  // 12 KB back: within the window.
+  send(b, false);                           // zlib's turn; lazy after it still finds both.
+  EXPECT_LT(send(b, true), b.size() / 20);
+  EXPECT_LT(send(a, true), a.size() / 20);
+  // Many calls on: positions keep counting, chains keep leading to the right bytes, and what
+  // fell out of the window is not referred to.
+  for (int round = 0; round < 40; ++round) {
+    const size_t bytes = send(round % 4 == 0 ? a : text_indexes(400, 20, rng), true);
+    if (round % 4 == 0 && round > 0) {
+      EXPECT_GT(bytes, a.size()) << round;  // 24 KB of text since: out of the window.
+    }
+  }
+  inflateEnd(&z);
+
+  s.reset();
+  z = z_stream{};
+  ASSERT_EQ(inflateInit(&z), Z_OK);
+  EXPECT_GT(send(a, true), a.size());  // Nothing to refer back to.
+  inflateEnd(&z);
 }
 
 TEST(ZlibStream, ResetStartsANewStream) {
