@@ -672,8 +672,8 @@ TEST(TightStreams, PaletteBlocksThroughTheLazyCoderDecodeExactly) {
 }
 
 // Which stream each kind of data uses: by kind alone (TightVNC's mapping); as lane i of two,
-// 2i for palette indexes (the lazy coder's) and 2i + 1 for the rest, so that zlib never follows
-// a lazy block on its stream; as lane i of three or four, stream i. A lane's first rectangle
+// 2i for palette indexes and 2i + 1 for the rest (1-bit rows among it); as lane i of three or
+// four, stream i. A lane's first rectangle
 // resets exactly its streams, and a client decoding both lanes' rectangles in any interleaving
 // (one decoder, as the planner sends them) gets the picture.
 TEST(TightStreams, EachLaneKeepsToItsOwnStreams) {
