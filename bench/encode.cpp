@@ -422,11 +422,13 @@ int main(int argc, char** argv) {
       for (int y = 0; y < kHeight; y += vncd::enc::TightEncoder::kMaxHeight) {
         const vncd::rfb::PixelView strip = pixels.view().sub(
             {0, y, kWidth, std::min(vncd::enc::TightEncoder::kMaxHeight, kHeight - y)});
-        if (!vncd::enc::build_palette(strip, vncd::enc::Palette::kMaxColours, palette) ||
+        std::vector<uint8_t> indexes(static_cast<size_t>(strip.width) *
+                                     static_cast<size_t>(strip.height));
+        if (!vncd::enc::build_palette_indexes(strip, vncd::enc::Palette::kMaxColours, palette,
+                                              indexes.data()) ||
             palette.size() <= 2)
           continue;
-        strips.emplace_back(static_cast<size_t>(strip.width) * static_cast<size_t>(strip.height));
-        vncd::enc::palette_indexes(strip, palette, strips.back().data());
+        strips.push_back(std::move(indexes));
       }
       if (!strips.empty()) {
         vncd::rfb::ByteBuffer out;

@@ -201,87 +201,87 @@ bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out) {
   });
 }
 
-void palette_indexes(const rfb::PixelView& pixels, const Palette& palette, uint8_t* indexes) {
-  dispatch_bpp(pixels.format.bpp, [&]<class T>() {
-    // The last two colours met, as build_palette() keeps them: text alternates between two.
-    T recent[2] = {load_pixel<T>(pixels.data), load_pixel<T>(pixels.data)};
-    uint8_t recent_index[2];
-    recent_index[0] = recent_index[1] = static_cast<uint8_t>(palette.lookup(recent[0]));
+bool build_palette_indexes(const rfb::PixelView& pixels, int limit, Palette& out,
+                           uint8_t* indexes) {
+  out.clear();
+  return dispatch_bpp(pixels.format.bpp, [&]<class T>() {
+    // build_palette()'s scan, writing each pixel's index as it goes (the palette's order is the
+    // order colours are met in, so an index is known the moment its colour is).
+    T recent[2] = {};
+    int recent_index[2] = {-1, -1};
     for (int y = 0; y < pixels.height; ++y) {
       const uint8_t* row = pixels.row(y);
-      uint8_t* out = indexes + static_cast<size_t>(y) * static_cast<size_t>(pixels.width);
+      uint8_t* dst = indexes + static_cast<size_t>(y) * static_cast<size_t>(pixels.width);
       int x = 0;
       while (x < pixels.width) {
 #if defined(__SSE2__)
         if constexpr (sizeof(T) == 4) {
-          x += index_span_of_two(row, x, pixels.width, recent[0], recent[1], recent_index[0],
-                                 recent_index[1], out);
-          if (x >= pixels.width) break;
+          if (recent_index[0] >= 0) {
+            // One colour known so far: a span of it (blank rows above the text).
+            const int second = recent_index[1] >= 0 ? 1 : 0;
+            x += index_span_of_two(row, x, pixels.width, recent[0], recent[second],
+                                   static_cast<uint8_t>(recent_index[0]),
+                                   static_cast<uint8_t>(recent_index[second]), dst);
+            if (x >= pixels.width) break;
+          }
         }
 #endif
         const T c = load_pixel<T>(row + static_cast<size_t>(x) * sizeof(T));
-        if (c != recent[0]) {
-          const T older = recent[1];
-          const uint8_t older_index = recent_index[1];
+        int index;
+        if (recent_index[0] >= 0 && c == recent[0]) {
+          index = recent_index[0];
+        } else if (recent_index[1] >= 0 && c == recent[1]) {
+          std::swap(recent[0], recent[1]);
+          std::swap(recent_index[0], recent_index[1]);
+          index = recent_index[0];
+        } else {
+          index = out.insert(c, 1, limit);
+          if (index < 0) return false;
           recent[1] = recent[0];
           recent_index[1] = recent_index[0];
           recent[0] = c;
-          recent_index[0] = c == older ? older_index : static_cast<uint8_t>(palette.lookup(c));
+          recent_index[0] = index;
         }
-        out[x++] = recent_index[0];
+        const auto value = static_cast<uint8_t>(index);
+        do {
+          dst[x++] = value;
+        } while (x < pixels.width && load_pixel<T>(row + static_cast<size_t>(x) * sizeof(T)) == c);
       }
     }
+    return true;
   });
 }
 
-void mono_bits(const rfb::PixelView& pixels, uint32_t one, uint8_t* out) {
-  const size_t row_bytes = (static_cast<size_t>(pixels.width) + 7) / 8;
-  dispatch_bpp(pixels.format.bpp, [&]<class T>() {
-    const T fg = static_cast<T>(one);
-    for (int y = 0; y < pixels.height; ++y) {
-      const uint8_t* row = pixels.row(y);
-      uint8_t* dst = out + static_cast<size_t>(y) * row_bytes;
-      int x = 0;
+void pack_bits(const uint8_t* indexes, int width, int height, uint8_t* out) {
+  const size_t row_bytes = (static_cast<size_t>(width) + 7) / 8;
+  for (int y = 0; y < height; ++y) {
+    const uint8_t* src = indexes + static_cast<size_t>(y) * static_cast<size_t>(width);
+    uint8_t* dst = out + static_cast<size_t>(y) * row_bytes;
+    int x = 0;
 #if defined(__SSE2__)
-      if constexpr (sizeof(T) == 4) {
-        // Sixteen compares become sixteen mask bytes, pixel k in bit k of the movemask; the
-        // table turns each byte around, since the first pixel goes in the top bit.
-        static constexpr auto kReversed = [] {
-          std::array<uint8_t, 256> r{};
-          for (int v = 0; v < 256; ++v)
-            for (int b = 0; b < 8; ++b)
-              if (v & (1 << b)) r[static_cast<size_t>(v)] |= static_cast<uint8_t>(0x80 >> b);
-          return r;
-        }();
-        const __m128i vf = _mm_set1_epi32(static_cast<int>(one));
-        for (; x + 16 <= pixels.width; x += 16) {
-          const uint8_t* p = row + static_cast<size_t>(x) * 4;
-          const __m128i e0 =
-              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), vf);
-          const __m128i e1 =
-              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), vf);
-          const __m128i e2 =
-              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32)), vf);
-          const __m128i e3 =
-              _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48)), vf);
-          const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(e0, e1), _mm_packs_epi32(e2, e3));
-          const auto m = static_cast<unsigned>(_mm_movemask_epi8(bytes));
-          dst[x / 8] = kReversed[m & 0xff];
-          dst[x / 8 + 1] = kReversed[m >> 8];
-        }
-      }
-#endif
-      for (; x < pixels.width; x += 8) {
-        const int count = std::min(8, pixels.width - x);
-        unsigned bits = 0;
-        for (int i = 0; i < count; ++i)
-          bits |= static_cast<unsigned>(
-                      load_pixel<T>(row + static_cast<size_t>(x + i) * sizeof(T)) == fg)
-                  << (7 - i);
-        dst[x / 8] = static_cast<uint8_t>(bits);
-      }
+    // Index bit 0 to each byte's top bit, which movemask gathers, pixel k in bit k; the table
+    // turns each byte around, since the first pixel goes in the top bit.
+    static constexpr auto kReversed = [] {
+      std::array<uint8_t, 256> r{};
+      for (int v = 0; v < 256; ++v)
+        for (int b = 0; b < 8; ++b)
+          if (v & (1 << b)) r[static_cast<size_t>(v)] |= static_cast<uint8_t>(0x80 >> b);
+      return r;
+    }();
+    for (; x + 16 <= width; x += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + x));
+      const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_slli_epi64(v, 7)));
+      dst[x / 8] = kReversed[m & 0xff];
+      dst[x / 8 + 1] = kReversed[m >> 8];
     }
-  });
+#endif
+    for (; x < width; x += 8) {
+      const int count = std::min(8, width - x);
+      unsigned bits = 0;
+      for (int i = 0; i < count; ++i) bits |= static_cast<unsigned>(src[x + i] & 1) << (7 - i);
+      dst[x / 8] = static_cast<uint8_t>(bits);
+    }
+  }
 }
 
 int count_runs(const rfb::PixelView& pixels, int limit) {

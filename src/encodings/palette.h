@@ -58,15 +58,16 @@ class Palette {
 // and is incomplete). Consecutive equal pixels are counted as one run, so solid areas are cheap.
 bool build_palette(const rfb::PixelView& pixels, int limit, Palette& out);
 
-// Writes the index in `palette` of each pixel of `pixels` to `indexes` (width bytes per row,
-// rows back to back). Every colour of `pixels` must be in `palette` (as build_palette() leaves it
-// when it returns true) and the palette must hold at most 256 colours.
-void palette_indexes(const rfb::PixelView& pixels, const Palette& palette, uint8_t* indexes);
+// build_palette() that also writes the index of each pixel to `indexes` (width bytes per row,
+// rows back to back) in the same pass; colours are numbered in the order they are met. When it
+// returns false (more than `limit` colours) the indexes are partial. The palette's counts are
+// not meaningful.
+bool build_palette_indexes(const rfb::PixelView& pixels, int limit, Palette& out, uint8_t* indexes);
 
-// Writes one bit per pixel of `pixels`, set where the pixel equals `one` (a stored value as
-// build_palette() keeps it), first pixel in the most significant bit, each row padded to whole
-// bytes: (width + 7) / 8 bytes per row, rows back to back (Tight's 2-colour palette data).
-void mono_bits(const rfb::PixelView& pixels, uint32_t one, uint8_t* out);
+// Packs indexes that are all 0 or 1 (width bytes per row) into bits, first pixel in the most
+// significant bit, each row padded to whole bytes: (width + 7) / 8 bytes per row, rows back to
+// back (Tight's 2-colour palette data).
+void pack_bits(const uint8_t* indexes, int width, int height, uint8_t* out);
 
 // The number of horizontal runs of equal pixels in `pixels` (each row counted on its own): w * h
 // for content whose every pixel differs from its left neighbour (photos, noise), h when solid.

@@ -334,7 +334,10 @@ void TightEncoder::encode(const rfb::PixelView& pixels, const rfb::EncodeContext
   else
     max_colours = static_cast<int>(std::clamp<size_t>(area / 4, 2, Palette::kMaxColours));
 
-  const bool complete = build_palette(pixels, max_colours, palette_);
+  // The indexes come with the palette, in the same pass; a photo gives up within a few rows.
+  indexes_.clear();
+  const bool complete =
+      build_palette_indexes(pixels, max_colours, palette_, indexes_.grow_for_overwrite(area));
   if (complete && palette_.size() == 1) {
     // rfbproto.rst "FillCompression": one TPIXEL.
     out.u8(control | tight::kFill);
@@ -363,9 +366,9 @@ void TightEncoder::encode_palette(const rfb::PixelView& pixels, const rfb::Encod
 
   const int w = pixels.width, h = pixels.height;
   if (mono) {
-    // Bits straight from the pixels, no index pass.
+    // The indexes are 0 and 1: packed, they are the bits.
     filtered_.resize(static_cast<size_t>(h) * ((static_cast<size_t>(w) + 7) / 8));
-    mono_bits(pixels, palette_.colour(1), filtered_.data());
+    pack_bits(indexes_.data(), w, h, filtered_.data());
     if (kLazyChain[level] > 0)
       compress_lazy(out, stream, filtered_, (static_cast<size_t>(w) + 7) / 8, kMonoChain);
     else
@@ -373,12 +376,10 @@ void TightEncoder::encode_palette(const rfb::PixelView& pixels, const rfb::Encod
     last_method_ = Method::kMono;
     return;
   }
-  indexes_.resize(static_cast<size_t>(w) * static_cast<size_t>(h));
-  palette_indexes(pixels, palette_, indexes_.data());
   if (kLazyChain[level] > 0)
-    compress_lazy(out, stream, indexes_, static_cast<size_t>(w), kLazyChain[level]);
+    compress_lazy(out, stream, indexes_.span(), static_cast<size_t>(w), kLazyChain[level]);
   else
-    write_basic_data(out, stream, indexes_, kZlibLevels[level].indexed);
+    write_basic_data(out, stream, indexes_.span(), kZlibLevels[level].indexed);
   last_method_ = Method::kIndexed;
 }
 

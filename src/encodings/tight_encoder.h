@@ -168,7 +168,7 @@ class TightEncoder final : public rfb::Encoder {
   Palette palette_;
   std::unique_ptr<rfb::PixelConverter> to_rgbx_;
   std::vector<uint8_t> rgbx_;      // Converted pixels.
-  std::vector<uint8_t> indexes_;   // Palette index per pixel, w per row.
+  rfb::ByteBuffer indexes_;        // Palette index per pixel, w per row (never zero-filled).
   std::vector<uint8_t> filtered_;  // Filter output before compression.
   Method last_method_ = Method::kNone;
 };

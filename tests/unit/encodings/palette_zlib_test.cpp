@@ -89,9 +89,11 @@ TEST(Palette, TwoColourSpansAtEveryOffsetIn32BitRows) {
     EXPECT_EQ(total, static_cast<uint32_t>(kW * kH)) << at;
     EXPECT_EQ(p.size(), at + 9 < kW * kH ? 4 : 3) << at;
     std::vector<uint8_t> indexes(px.size(), 0xEE);
-    palette_indexes(v, p, indexes.data());
+    Palette q;
+    ASSERT_TRUE(build_palette_indexes(v, 16, q, indexes.data())) << at;
+    EXPECT_EQ(q.size(), p.size()) << at;
     for (size_t i = 0; i < px.size(); ++i)
-      ASSERT_EQ(indexes[i], p.lookup(px[i])) << at << " pixel " << i;
+      ASSERT_EQ(q.colour(indexes[i]), px[i]) << at << " pixel " << i;
     Palette two;
     EXPECT_FALSE(build_palette(v, 2, two)) << at;
 
@@ -124,9 +126,8 @@ TEST(Palette, IndexesAtEveryDepth) {
       }
     rfb::PixelView v{buf.data(), stride, kW, kH, pf};
     Palette p;
-    ASSERT_TRUE(build_palette(v, 256, p));
     std::vector<uint8_t> indexes(static_cast<size_t>(kW * kH));
-    palette_indexes(v, p, indexes.data());
+    ASSERT_TRUE(build_palette_indexes(v, 256, p, indexes.data()));
     for (int y = 0; y < kH; ++y)
       for (int x = 0; x < kW; ++x) {
         uint32_t c = 0;
@@ -157,41 +158,63 @@ TEST(Palette, LongRunsBeforeASecondColourAreCounted) {
   }
 }
 
-TEST(Palette, MonoBitsAtEveryDepthAndWidth) {
+TEST(Palette, IndexesWithThePaletteAtEveryDepthAndWidth) {
   std::mt19937 rng(11);
   for (const rfb::PixelFormat& pf :
        {rfb::PixelFormat::rgb888(), rfb::PixelFormat::rgb565(), rfb::PixelFormat::bgr233()}) {
     const int bytes = pf.bytes_per_pixel();
     for (int w = 1; w <= 50; ++w) {
-      constexpr int kH = 3;
-      const size_t stride = static_cast<size_t>(w * bytes) + 12;  // Rows padded.
-      std::vector<uint8_t> buf(stride * kH, 0x5a);
-      const uint32_t fg = 0x21, bg = 0x07;
-      for (int y = 0; y < kH; ++y)
-        for (int x = 0; x < w; ++x) {
-          const uint32_t c = rng() % 3 == 0 ? fg : bg;
-          std::memcpy(buf.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x * bytes),
-                      &c, static_cast<size_t>(bytes));
-        }
-      const size_t row_bytes = (static_cast<size_t>(w) + 7) / 8;
-      std::vector<uint8_t> bits(row_bytes * kH + 1, 0xEE);
-      mono_bits(rfb::PixelView{buf.data(), stride, w, kH, pf}, fg, bits.data());
-      EXPECT_EQ(bits.back(), 0xEE) << "wrote past the rows";
-      for (int y = 0; y < kH; ++y)
-        for (int x = 0; x < w; ++x) {
-          uint32_t c = 0;
-          std::memcpy(&c,
-                      buf.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x * bytes),
-                      static_cast<size_t>(bytes));
-          const bool bit = (bits[static_cast<size_t>(y) * row_bytes + static_cast<size_t>(x / 8)] >>
-                            (7 - x % 8)) &
-                           1;
-          ASSERT_EQ(bit, c == fg) << pf.bpp << " w " << w << " at " << x << "," << y;
-        }
-      if (w % 8 != 0) {  // Padding bits are clear.
+      for (int inks : {1, 2, 3, 7}) {
+        constexpr int kH = 4;
+        const size_t stride = static_cast<size_t>(w * bytes) + 12;  // Rows padded.
+        std::vector<uint8_t> buf(stride * kH, 0x5a);
+        auto at = [&](int x, int y) {
+          return buf.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(x * bytes);
+        };
         for (int y = 0; y < kH; ++y)
-          EXPECT_EQ(bits[static_cast<size_t>(y) * row_bytes + row_bytes - 1] & (0xff >> (w % 8)), 0)
-              << pf.bpp << " w " << w;
+          for (int x = 0; x < w; ++x) {
+            // Runs of the first colour (a blank first row too), the others scattered.
+            const uint32_t c = y == 0 || rng() % 3 != 0 ? 0x07 : 0x20 + rng() % inks;
+            std::memcpy(at(x, y), &c, static_cast<size_t>(bytes));
+          }
+        const rfb::PixelView v{buf.data(), stride, w, kH, pf};
+        SCOPED_TRACE(std::to_string(pf.bpp) + " bpp, width " + std::to_string(w));
+        Palette p, reference;
+        std::vector<uint8_t> indexes(static_cast<size_t>(w * kH) + 1, 0xEE);
+        ASSERT_EQ(build_palette_indexes(v, 256, p, indexes.data()),
+                  build_palette(v, 256, reference));
+        EXPECT_EQ(p.size(), reference.size());
+        EXPECT_EQ(indexes.back(), 0xEE) << "wrote past the rows";
+        for (int y = 0; y < kH; ++y)
+          for (int x = 0; x < w; ++x) {
+            uint32_t c = 0;
+            std::memcpy(&c, at(x, y), static_cast<size_t>(bytes));
+            ASSERT_EQ(p.colour(indexes[static_cast<size_t>(y * w + x)]), c) << x << "," << y;
+          }
+        // Over the limit: false, as build_palette() says.
+        if (reference.size() > 1) {
+          Palette small, small_reference;
+          EXPECT_EQ(build_palette_indexes(v, reference.size() - 1, small, indexes.data()),
+                    build_palette(v, reference.size() - 1, small_reference));
+        }
+        if (p.size() != 2) continue;
+        const size_t row_bytes = (static_cast<size_t>(w) + 7) / 8;
+        std::vector<uint8_t> bits(row_bytes * kH + 1, 0xEE);
+        pack_bits(indexes.data(), w, kH, bits.data());
+        EXPECT_EQ(bits.back(), 0xEE) << "wrote past the rows";
+        for (int y = 0; y < kH; ++y) {
+          for (int x = 0; x < w; ++x) {
+            const int bit =
+                (bits[static_cast<size_t>(y) * row_bytes + static_cast<size_t>(x / 8)] >>
+                 (7 - x % 8)) &
+                1;
+            ASSERT_EQ(bit, indexes[static_cast<size_t>(y * w + x)]) << x << "," << y;
+          }
+          if (w % 8 != 0) {  // Padding bits are clear.
+            EXPECT_EQ(bits[static_cast<size_t>(y) * row_bytes + row_bytes - 1] & (0xff >> (w % 8)),
+                      0);
+          }
+        }
       }
     }
   }
