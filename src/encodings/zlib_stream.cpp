@@ -741,7 +741,8 @@ void deflate_lazy_after(ChainMatcher& matcher, std::span<const uint8_t> buf, siz
 }  // namespace
 
 // compress_lazy()'s state: hash chains over the stream's input (positions counted from the
-// matcher's epoch) and the buffer of history and input they search.
+// matcher's epoch), and a buffer for history and input when the input is too large for
+// window_ to hold both.
 struct ZlibStream::LazyState {
   ChainMatcher matcher;
   uint64_t epoch = 0;      // The stream position of tag 1.
@@ -909,9 +910,10 @@ void ZlibStream::remember(std::span<const uint8_t> in) {
     return;
   }
   // The buffer runs up to two windows before its head is dropped: a Tight update makes dozens
-  // of small calls, and sliding a full window down for each copied megabytes per frame.
+  // of small calls, and sliding a full window down for each copied megabytes per frame. A full
+  // window stays before the new input, so that compress_lazy() finds input and history together.
   if (window_.size() + in.size() > 2 * kWindow) {
-    const size_t keep = std::min(window_.size(), kWindow - in.size());
+    const size_t keep = std::min(window_.size(), kWindow);
     window_.erase(window_.begin(), window_.end() - static_cast<std::ptrdiff_t>(keep));
   }
   window_.insert(window_.end(), in.begin(), in.end());
@@ -990,27 +992,37 @@ void ZlibStream::compress_lazy(std::span<const uint8_t> in, size_t stride, int m
   LazyState& st = *lazy_;
   // The matches may reach into the stream's last kWindow bytes, whichever path deflated them:
   // the inflater holds them all.
-  const std::span<const uint8_t> history = window();
-  const uint64_t first = total_in_ - history.size();
-  if (first - st.epoch + history.size() + in.size() + 2 >= UINT32_MAX) {
+  const std::span<const uint8_t> kept = window();
+  const size_t history = kept.size();
+  const uint64_t first = total_in_ - history, end_of_history = total_in_;
+  if (first - st.epoch + history + in.size() + 2 >= UINT32_MAX) {
     st.matcher.clear();  // Tags would overflow: start the chains over.
     st.epoch = st.hashed_to = first;
   }
-  st.buf.assign(history.begin(), history.end());
-  st.buf.insert(st.buf.end(), in.begin(), in.end());
+  // History and input back to back: remember() leaves them so at the end of window_, unless
+  // the input is a window or more (then they are copied).
+  std::span<const uint8_t> buf;
+  if (in.size() < kWindow) {
+    remember(in);
+    buf = {window_.data() + window_.size() - in.size() - history, history + in.size()};
+  } else {
+    st.buf.assign(kept.begin(), kept.end());
+    st.buf.insert(st.buf.end(), in.begin(), in.end());
+    remember(in);
+    buf = st.buf;
+  }
   max_chain = std::max(1, max_chain);
-  st.matcher.start(st.buf.data(), static_cast<uint32_t>(first - st.epoch), stride, max_chain,
+  st.matcher.start(buf.data(), static_cast<uint32_t>(first - st.epoch), stride, max_chain,
                    LazyLimits(max_chain));
   // History the chains have not seen: other paths' input, and the last call's final 3 bytes
   // (too few after them to hash then). Between lazy calls that is 3 positions.
-  for (uint64_t p = std::max(st.hashed_to, first); p < total_in_; ++p) {
+  for (uint64_t p = std::max(st.hashed_to, first); p < end_of_history; ++p) {
     const size_t k = static_cast<size_t>(p - first);
-    if (k + 4 <= st.buf.size()) st.matcher.insert(k);
+    if (k + 4 <= buf.size()) st.matcher.insert(k);
   }
-  deflate_lazy_after(st.matcher, st.buf, history.size(), max_chain, out);
-  st.hashed_to = total_in_ + in.size() - std::min<size_t>(3, in.size());
+  deflate_lazy_after(st.matcher, buf, history, max_chain, out);
+  st.hashed_to = end_of_history + in.size() - std::min<size_t>(3, in.size());
   if (st.buf.capacity() > 4 * kWindow) std::vector<uint8_t>().swap(st.buf);
-  remember(in);
   z_stale_ = true;  // z_ did not see this input.
 }
 
