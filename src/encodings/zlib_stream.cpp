@@ -545,7 +545,10 @@ inline size_t match_length(const uint8_t* a, const uint8_t* b, size_t limit) {
 }
 
 // deflate_lazy(): hash chains over 4-byte prefixes, one step of lazy evaluation.
-constexpr int kChainHashBits = 15;
+// 16K heads (64 KiB): a Tight client's lazy streams (two per lane) hold several tables, and
+// at 32K heads they crowded the cache: full-frame Tight+JPEG on the e2e mixed screen took about
+// 3% more CPU (ff harness, 5 alternating rounds) for 0.07% fewer bytes.
+constexpr int kChainHashBits = 14;
 constexpr size_t kChainWindow = 32768;  // prev slots: positions modulo the window.
 
 // The search's limits for a chain depth (bench_encode "deflate Tight indexes ..."): a match this
@@ -574,7 +577,7 @@ inline uint32_t hash4(const uint8_t* p) {
   return (load32(p) * 2654435761u) >> (32 - kChainHashBits);
 }
 
-// Hash chains kept across calls, so that no call pays for clearing or faulting in 256 KiB.
+// Hash chains kept across calls, so that no call pays for clearing or faulting in 192 KiB.
 // Entries are tags, 1 + a position in the owner's numbering of its input; a call's buffer starts
 // at position base_, so tags at or below base_ are before it. A thread's matcher numbers each
 // call afresh (fresh_base()); a stream's numbers its whole input, so the chains of earlier calls
