@@ -193,7 +193,7 @@ constexpr ZlibLevels kZlibLevels[10] = {{0, 0, 0}, {1, 1, 1}, {1, 1, 2}, {5, 1, 
 // Palette data at levels 1 to 3 goes through ZlibStream::compress_lazy() (deflate_lazy()'s
 // search, with the stream's history as zlib has it) instead of zlib (0: zlib), indexes at this
 // chain depth: on terminal text (bench_encode "deflate Tight indexes" on the e2e screen) chain 2
-// is 23% smaller than zlib level 1 at 0.4x its CPU, chain 8 within 4% of level 5 at a third.
+// is 23% smaller than zlib level 1 at 0.4x its CPU, chain 8 within 9% of level 5 at a quarter.
 // Levels from 4 ask for zlib's best ratios and keep it.
 constexpr int kLazyChain[10] = {0, 2, 2, 8, 0, 0, 0, 0, 0, 0};
 // 1-bit data at those levels, whatever the level: packed bits give short matches only, which a

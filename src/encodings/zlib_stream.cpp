@@ -555,8 +555,12 @@ constexpr size_t kChainWindow = 32768;  // prev slots: positions modulo the wind
 // long ends the search at once; one shorter than the lazy limit is checked against a match one
 // byte on; positions inside one no longer than it are hashed (longer matches are runs and
 // repeated rows, whose positions would fill the chains with candidates that all say the same).
-// At chain 8 a lazy limit of 16 rather than 32 costs 1.8% more bytes of terminal-text indexes
-// for 15% fewer instructions (callgrind, the e2e benchmark's two screens). The look one byte on
+// The lazy limit is the chain depth (at least 8). At chain 8 (Tight's level 3) 8 rather than 16
+// costs 5.5% more bytes of the e2e mixed screen's text indexes (bench_encode "deflate Tight
+// indexes own lazy 8") for 17% less time; of a whole full-frame Tight+JPEG update, 0.55% more
+// bytes of the mixed screen and 3.2% of the UI screen for 2.4% and 8% fewer instructions
+// (callgrind). Level 3 is on the speed side of Tight's scale (zlib's own level 4 looks on only
+// below 4); levels from 4 keep zlib. The look one byte on
 // for a match already `good` long walks half the chain (zlib's good_length): on the e2e
 // full-frame screens 0.8% (mixed) and 2.6% (UI) fewer instructions per Tight update for 0.01%
 // and 0.07% more bytes (a quarter of the chain saved more but cost 4% on synthetic text).
@@ -564,7 +568,7 @@ struct LazyLimits {
   size_t nice, lazy, good = 8;
   explicit LazyLimits(int max_chain)
       : nice(std::clamp<size_t>(8 * static_cast<size_t>(max_chain), 16, kMaxMatch)),
-        lazy(std::clamp<size_t>(2 * static_cast<size_t>(max_chain), 8, 32)) {}
+        lazy(std::clamp<size_t>(static_cast<size_t>(max_chain), 8, 32)) {}
 };
 
 inline uint32_t load32(const uint8_t* p) {

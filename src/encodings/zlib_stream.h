@@ -41,7 +41,7 @@ void deflate_matches(std::span<const uint8_t> in, rfb::ByteBuffer& out);
 // evaluation, and for raster data (`stride` > 0: bytes per row) the row above tried first. Within
 // `in` only (no dictionary from earlier input). On Tight's palette indexes of terminal text
 // (bench_encode "deflate Tight indexes"): chain 2 packs 23% smaller than zlib level 1 at 0.4x its
-// CPU, chain 8 within 2% of zlib level 5 at a third of its CPU. Keeps 192 KiB of hash chains per
+// CPU, chain 8 within 9% of zlib level 5 at a quarter of its CPU. Keeps 192 KiB of hash chains per
 // calling thread across calls.
 void deflate_lazy(std::span<const uint8_t> in, size_t stride, int max_chain, rfb::ByteBuffer& out);
 
