@@ -307,7 +307,10 @@ bool is_solid(const rfb::PixelView& pixels, uint32_t* colour) {
   if (pixels.width <= 0 || pixels.height <= 0) return false;
   return dispatch_bpp(pixels.format.bpp, [&]<class T>() {
     const T c = load_pixel<T>(pixels.data);
-    for (int y = 0; y < pixels.height; ++y) {
+    // The middle row first: in a block of text it is where the glyphs are.
+    const int middle = pixels.height / 2;
+    for (int k = 0; k < pixels.height; ++k) {
+      const int y = k == 0 ? middle : k <= middle ? k - 1 : k;
       const uint8_t* row = pixels.row(y);
       int x = 0;
       if constexpr (sizeof(T) == 4) {

@@ -75,7 +75,8 @@ void pack_bits(const uint8_t* indexes, int width, int height, uint8_t* out);
 // for no more than it needs.
 int count_runs(const rfb::PixelView& pixels, int limit);
 
-// True when every pixel of `pixels` equals the first; then *colour is that pixel's value.
+// True when every pixel of `pixels` equals the first; then *colour is that pixel's value. Looks
+// at the middle row first, where a block of text differs soonest.
 bool is_solid(const rfb::PixelView& pixels, uint32_t* colour);
 
 }  // namespace vncd::enc

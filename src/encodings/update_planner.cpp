@@ -159,31 +159,79 @@ void UpdatePlanner::extract_solids(const rfb::Frame& frame, rfb::Region& region,
                                    std::vector<Piece>& out) const {
   const rfb::PixelView all = frame.view();
   const int bs = kSolidBlock;
+  // Per block of a rectangle: whether it is solid (and in which colour), found once however
+  // often the growing below asks, and whether a solid area has taken it. Areas are whole blocks
+  // of one rectangle's grid, so block flags answer what regions would.
+  enum : uint8_t { kUnknown, kMixed, kSolid };
+  std::vector<uint8_t> state, taken;
+  std::vector<uint32_t> colours;
   for (const rfb::Rect& r : region.rects()) {
     if (r.area() < kMinSolidArea) continue;
-    rfb::Region taken;
-    for (int by = r.y; by + bs <= r.bottom(); by += bs) {
-      for (int bx = r.x; bx + bs <= r.right(); bx += bs) {
-        if (taken.contains(bx, by)) continue;
-        uint32_t colour = 0;
-        if (!is_solid(all.sub({bx, by, bs, bs}), &colour)) continue;
-        // Grow right block by block, then down row of blocks by row of blocks.
-        int w = bs;
+    const int cols = r.w / bs, rows = r.h / bs;
+    if (cols == 0 || rows == 0) continue;
+    const size_t blocks = static_cast<size_t>(cols) * static_cast<size_t>(rows);
+    state.assign(blocks, kUnknown);
+    taken.assign(blocks, 0);
+    colours.resize(blocks);
+    auto at = [&](int i, int j) {
+      return static_cast<size_t>(j) * static_cast<size_t>(cols) + static_cast<size_t>(i);
+    };
+    // The block's colour when it is solid.
+    auto solid = [&](int i, int j, uint32_t* colour) {
+      const size_t k = at(i, j);
+      if (state[k] == kUnknown) {
         uint32_t c = 0;
-        while (bx + w + bs <= r.right() && !taken.contains(bx + w, by) &&
-               is_solid(all.sub({bx + w, by, bs, bs}), &c) && c == colour)
-          w += bs;
-        int h = bs;
-        while (by + h + bs <= r.bottom() && is_solid(all.sub({bx, by + h, w, bs}), &c) &&
-               c == colour && taken.intersected(rfb::Rect{bx, by + h, w, bs}).empty())
-          h += bs;
-        if (w * h < kMinSolidArea) continue;
-        const rfb::Rect solid{bx, by, w, h};
-        taken.add(solid);
-        out.push_back(Piece{solid, solid_encoding_, lossless});
+        state[k] = is_solid(all.sub({r.x + i * bs, r.y + j * bs, bs, bs}), &c) ? kSolid : kMixed;
+        colours[k] = c;
+      }
+      *colour = colours[k];
+      return state[k] == kSolid;
+    };
+    std::vector<rfb::Rect> found;
+    for (int j = 0; j < rows; ++j) {
+      for (int i = 0; i < cols; ++i) {
+        uint32_t colour = 0, c = 0;
+        if (taken[at(i, j)] || !solid(i, j, &colour)) continue;
+        // Grow right block by block, then down row of blocks by row of blocks.
+        int w = 1;
+        while (i + w < cols && !taken[at(i + w, j)] && solid(i + w, j, &c) && c == colour) ++w;
+        int h = 1;
+        while (j + h < rows) {
+          // The row of blocks below: known ones from their flags, the rest in one look (a wide
+          // background is one is_solid() call per row, not one per block).
+          bool row_ok = true, all_known = true;
+          for (int k = i; k < i + w && row_ok; ++k) {
+            const size_t b = at(k, j + h);
+            if (taken[b])
+              row_ok = false;
+            else if (state[b] == kUnknown)
+              all_known = false;
+            else
+              row_ok = state[b] == kSolid && colours[b] == colour;
+          }
+          if (row_ok && !all_known) {
+            const rfb::Rect strip{r.x + i * bs, r.y + (j + h) * bs, w * bs, bs};
+            row_ok = is_solid(all.sub(strip), &c) && c == colour;
+            if (row_ok) {
+              for (int k = i; k < i + w; ++k) {
+                state[at(k, j + h)] = kSolid;
+                colours[at(k, j + h)] = colour;
+              }
+            }
+          }
+          if (!row_ok) break;
+          ++h;
+        }
+        if (w * h * bs * bs < kMinSolidArea) continue;
+        for (int y = j; y < j + h; ++y)
+          for (int x = i; x < i + w; ++x) taken[at(x, y)] = 1;
+        found.push_back(rfb::Rect{r.x + i * bs, r.y + j * bs, w * bs, h * bs});
       }
     }
-    region.subtract(taken);
+    for (const rfb::Rect& solid_rect : found) {
+      region.subtract(solid_rect);
+      out.push_back(Piece{solid_rect, solid_encoding_, lossless});
+    }
   }
 }
 
